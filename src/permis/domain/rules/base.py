@@ -1,0 +1,114 @@
+"""Rules as data plus small pure functions.
+
+A rule has an id (``FR.D223-9.hours``), a legal reference, the dates it is in force, the channels
+and audiences it covers, and a check returning a :class:`Reason` (with the instant it lapses) or
+nothing. Changing the law is adding a dated rule, never editing one: a decision for a past date
+uses the rules in force on that date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from permis.domain.contact import ContactPoint
+from permis.domain.model import (
+    Audience,
+    Channel,
+    CheckRequest,
+    Facts,
+    Reason,
+    ReasonCode,
+)
+
+LEGAL_ZONE = ZoneInfo("Europe/Paris")
+"""Dates of entry into force are read in metropolitan French time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Settings of the rule packs (LAW.md marks these as interpretations, not constants)."""
+
+    consent_max_age_days: int = 365
+    alsace_moselle_everywhere: bool = True
+    customer_exception_years: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    request: CheckRequest
+    contact: ContactPoint
+    facts: Facts
+    at: datetime
+    params: Params
+
+
+Check = Callable[["Rule", RuleContext], Reason | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    reference: str
+    summary: str
+    channels: frozenset[Channel]
+    audiences: frozenset[Audience]
+    effective_from: date
+    check: Check
+    effective_until: date | None = None  # last day in force, inclusive
+
+    def in_force(self, day: date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_until is None or day <= self.effective_until
+        )
+
+    def covers(self, channel: Channel, audience: Audience) -> bool:
+        return channel in self.channels and audience in self.audiences
+
+    def reason(self, code: ReasonCode, message: str, until: datetime | None) -> Reason:
+        return Reason(code, self.id, self.reference, message, until)
+
+    def evaluate(self, ctx: RuleContext) -> Reason | None:
+        return self.check(self, ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class RulePack:
+    name: str
+    rules: tuple[Rule, ...]
+    params: Params = Params()
+
+    def in_force(self, at: datetime) -> Iterator[Rule]:
+        day = legal_day(at)
+        return (rule for rule in self.rules if rule.in_force(day))
+
+    def version(self, at: datetime) -> str:
+        """``fr-2026-08-11``: the pack name and the date of the last change in force at ``at``."""
+        day = legal_day(at)
+        changes = [r.effective_from for r in self.rules if r.effective_from <= day]
+        changes += [
+            r.effective_until + timedelta(days=1)
+            for r in self.rules
+            if r.effective_until is not None and r.effective_until < day
+        ]
+        last = max(changes, default=None)
+        return f"{self.name}-{last.isoformat()}" if last else f"{self.name}-none"
+
+    def find(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+def legal_day(at: datetime) -> date:
+    return at.astimezone(LEGAL_ZONE).date()
+
+
+PHONE = frozenset({Channel.CALL, Channel.AUTOMATED_CALL})
+LIVE_CALL = frozenset({Channel.CALL})
+EVERY_CHANNEL = frozenset(Channel)
+CONSUMERS = frozenset({Audience.CONSUMER})
+EVERYONE = frozenset(Audience)

@@ -1,0 +1,84 @@
+"""The gate: load the facts about one contact point and ask ``decide``.
+
+The gate fails closed: a contact point that cannot be parsed is a refusal with
+``INVALID_CONTACT``, never an error that a caller could mistake for an allowance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from permis.adapters.db import repositories as repo
+from permis.adapters.db.database import Database
+from permis.domain.contact import ContactKind, ContactPoint, contact_hash, parse_contact
+from permis.domain.decide import decide
+from permis.domain.model import (
+    DEFAULT_PURPOSE,
+    Audience,
+    Channel,
+    CheckRequest,
+    Decision,
+    Facts,
+    Sector,
+)
+from permis.domain.pressure import EMPTY_POLICY, Policy
+from permis.domain.rules.base import RulePack
+from permis.errors import InvalidContact
+
+
+@dataclass(frozen=True, slots=True)
+class CheckQuery:
+    """A check as the doors receive it: the contact point still in its written form."""
+
+    contact: str
+    channel: Channel
+    at: datetime | None = None
+    principal: str | None = None
+    processor: str | None = None
+    purpose: str = DEFAULT_PURPOSE
+    audience: Audience = Audience.CONSUMER
+    sector: Sector | None = None
+
+
+class Gate:
+    def __init__(
+        self,
+        db: Database,
+        rules: RulePack,
+        clock: Callable[[], datetime],
+        policy: Policy = EMPTY_POLICY,
+    ) -> None:
+        self.db = db
+        self.rules = rules
+        self.clock = clock
+        self.policy = policy
+
+    def check(self, query: CheckQuery) -> Decision:
+        at = query.at or self.clock()
+        point = _parse(query.contact)
+        with self.db.transaction() as cur:
+            principal = repo.find_principal(cur, query.principal)
+            facts = Facts()
+            if point is not None:
+                hashed = contact_hash(point.value, principal.hash_key)
+                number = point.value if point.kind is ContactKind.PHONE else None
+                facts = repo.load_facts(cur, principal.id, hashed, number, query.processor)
+        request = CheckRequest(
+            contact=point,
+            channel=query.channel,
+            at=at,
+            purpose=query.purpose,
+            audience=query.audience,
+            sector=query.sector or Sector(principal.sector),
+            processor=query.processor,
+        )
+        return decide(request, facts, self.rules, self.policy)
+
+
+def _parse(text: str) -> ContactPoint | None:
+    try:
+        return parse_contact(text)
+    except InvalidContact:
+        return None

@@ -1,0 +1,119 @@
+"""Fixtures: the same integration suite runs on real SQLite and real PostgreSQL.
+
+``PERMIS_TEST_BACKEND=sqlite`` (default) or ``postgresql``; the latter needs
+``PERMIS_TEST_DATABASE_URL`` and fails the whole run, never skips, when it cannot connect.
+Each test gets its own register: a fresh SQLite file, or a fresh PostgreSQL schema.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from permis.bootstrap import App, build
+from permis.config import Settings
+
+BACKEND = os.environ.get("PERMIS_TEST_BACKEND", "sqlite")
+PG_URL = os.environ.get("PERMIS_TEST_DATABASE_URL", "")
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: str = "2026-11-23T09:00:00+01:00") -> None:
+        self.now = datetime.fromisoformat(now)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, text: str) -> None:
+        self.now = datetime.fromisoformat(text)
+
+
+def pytest_report_header() -> str:
+    return f"permis backend: {BACKEND}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if BACKEND != "postgresql":
+        return
+    if not PG_URL:
+        pytest.exit("PERMIS_TEST_BACKEND=postgresql needs PERMIS_TEST_DATABASE_URL", returncode=3)
+    import psycopg
+
+    try:
+        psycopg.connect(PG_URL, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        pytest.exit(f"PostgreSQL unreachable at {PG_URL}: {exc}", returncode=3)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from permis.adapters.db.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty register at the current schema, on the backend under test."""
+    if BACKEND == "postgresql":
+        yield from _pg_schema()
+        return
+    template = request.getfixturevalue("_sqlite_template")
+    path = tmp_path / "permis.db"
+    shutil.copy(template, path)
+    yield f"sqlite:///{path}"
+
+
+def _pg_schema(migrate: bool = True) -> Iterator[str]:
+    import psycopg
+
+    from permis.adapters.db.migrate import upgrade
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+    if migrate:
+        upgrade(url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A URL with no register at all (for init and error tests)."""
+    if BACKEND == "postgresql":
+        yield from _pg_schema(migrate=False)
+        return
+    yield f"sqlite:///{tmp_path / 'fresh.db'}"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(database_url: str, clock: FakeClock) -> Iterator[App]:
+    """A register with one principal, ``acme``."""
+    application = build(Settings(database_url=database_url), clock)
+    application.register.ensure_principal("acme")
+    try:
+        yield application
+    finally:
+        application.close()
