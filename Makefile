@@ -40,5 +40,8 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
+docs: $(STAMP)
+	$(BIN)/typer permis.entrypoints.cli utils docs --name permis --title "permis command line" --output docs/cli.md
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis build *.egg-info src/*.egg-info

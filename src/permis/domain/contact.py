@@ -28,7 +28,6 @@ from enum import StrEnum
 from typing import Final
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
 from permis.errors import InvalidContact, UsageError
 
@@ -157,6 +156,8 @@ def parse_phone(text: str, default_region: str = "FR") -> ContactPoint:
 
 def parse_email(text: str) -> ContactPoint:
     """Validate an address (syntax only, no DNS) and normalise it for matching."""
+    from email_validator import EmailNotValidError, validate_email  # lazy: 20 ms to import
+
     try:
         result = validate_email(text.strip(), check_deliverability=False)
     except EmailNotValidError:

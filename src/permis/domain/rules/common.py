@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from permis.domain.contact import ContactKind
 from permis.domain.model import (
+    Channel,
     Reason,
     ReasonCode,
     matches,
@@ -57,6 +59,30 @@ def _later(a: Reason, b: Reason) -> bool:
     return b.until is not None and a.until > b.until
 
 
+REACHABLE_BY: dict[Channel, frozenset[ContactKind]] = {
+    Channel.CALL: frozenset({ContactKind.PHONE}),
+    Channel.AUTOMATED_CALL: frozenset({ContactKind.PHONE}),
+    Channel.SMS: frozenset({ContactKind.PHONE}),
+    Channel.FAX: frozenset({ContactKind.PHONE}),
+    Channel.EMAIL: frozenset({ContactKind.EMAIL}),
+    Channel.MESSAGING: frozenset({ContactKind.PHONE, ContactKind.EMAIL}),
+    # postal addresses are not contact points yet: a letter is checked against the person's
+    # phone number or e-mail address as their identifier
+    Channel.POST: frozenset({ContactKind.PHONE, ContactKind.EMAIL}),
+}
+
+
+def _reachable(rule: Rule, ctx: RuleContext) -> Reason | None:
+    if ctx.contact.kind in REACHABLE_BY[ctx.request.channel]:
+        return None
+    return rule.reason(
+        ReasonCode.INVALID_CONTACT,
+        f"A {ctx.contact.kind.value} contact point cannot be reached on the"
+        f" {ctx.request.channel} channel",
+        None,
+    )
+
+
 def _processor(rule: Rule, ctx: RuleContext) -> Reason | None:
     name = ctx.request.processor
     if name is None:
@@ -106,4 +132,14 @@ PROCESSOR_AUTHORIZATION = Rule(
     check=_processor,
 )
 
-COMMON_RULES = (OBJECTION, PROCESSOR_AUTHORIZATION, PERSONAL_BUDGET)
+REACHABLE = Rule(
+    id="PERMIS.contact-channel",
+    reference="RGPD art. 5(1)(d) (exactitude); Permis never guesses a contact point",
+    summary="The contact point must be one the channel can reach (no e-mail to a phone number)",
+    channels=EVERY_CHANNEL,
+    audiences=EVERYONE,
+    effective_from=GDPR_DATE,
+    check=_reachable,
+)
+
+COMMON_RULES = (REACHABLE, OBJECTION, PROCESSOR_AUTHORIZATION, PERSONAL_BUDGET)

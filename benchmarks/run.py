@@ -1,0 +1,176 @@
+"""Benchmarks: ``make bench`` runs them and writes docs/benchmarks.md (machine and date included).
+
+Figures are measured here, never asserted in unit tests. Each figure is given with the command
+that produced it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from permis.bootstrap import build, init_register
+from permis.config import Settings
+from permis.domain.contact import parse_contact
+from permis.domain.decide import decide
+from permis.domain.model import Channel, CheckRequest, Facts, Source
+from permis.domain.rules.fr import fr_pack
+from permis.services.gate import CheckQuery
+
+ROOT = Path(__file__).resolve().parents[1]
+AT = datetime.fromisoformat("2026-11-24T10:30:00+01:00")
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(samples)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return statistics.median(ordered), pick(0.95), pick(0.99)
+
+
+def timed(fn: Callable[[], object], runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def bench_process(url: str, runs: int = 30) -> tuple[float, float, float]:
+    """A whole ``permis check`` process, from exec to exit."""
+    exe = Path(sys.executable).parent / "permis"
+    env = {**os.environ, "PERMIS_DATABASE_URL": url}
+    args = [
+        str(exe),
+        "check",
+        "--contact",
+        "06 12 34 56 78",
+        "--channel",
+        "call",
+        "--at",
+        AT.isoformat(),
+    ]
+    subprocess.run(args, env=env, capture_output=True, check=False)  # warm the page cache
+    return percentiles(
+        timed(lambda: subprocess.run(args, env=env, capture_output=True, check=False), runs)
+    )
+
+
+def bench_decide(runs: int = 20000) -> tuple[float, float, float]:
+    """``decide`` alone, pure, on a consented contact in hours (the common case)."""
+    from permis.domain.model import ConsentFact
+
+    request = CheckRequest(parse_contact("06 12 34 56 78"), Channel.CALL, AT)
+    facts = Facts(consents=(ConsentFact("call", "prospecting", datetime(2026, 9, 1, tzinfo=UTC)),))
+    pack = fr_pack()
+    decide(request, facts, pack)
+    return percentiles(timed(lambda: decide(request, facts, pack), runs))
+
+
+def bench_gate(url: str, runs: int = 5000) -> tuple[float, float, float]:
+    """``Gate.check`` in process: parse, load the facts from the register, decide."""
+    app = build(Settings(database_url=url))
+    query = CheckQuery("06 12 34 56 78", Channel.CALL, AT)
+    app.gate.check(query)
+    result = percentiles(timed(lambda: app.gate.check(query), runs))
+    app.close()
+    return result
+
+
+def prepare(url: str) -> None:
+    app = init_register(Settings(database_url=url), "bench", "general")
+    app.register.record_consent(
+        principal=None,
+        contact="06 12 34 56 78",
+        channel=Channel.CALL,
+        source=Source.WEB,
+        purpose="prospecting",
+        at=datetime(2026, 9, 1, tzinfo=UTC),
+    )
+    app.close()
+
+
+def pg_schema(url: str) -> str:
+    """A fresh schema of its own, so the benchmark never touches other data."""
+    from urllib.parse import quote
+
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS permis_bench CASCADE")
+        conn.execute("CREATE SCHEMA permis_bench")
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options={quote('-csearch_path=permis_bench')}"
+
+
+def fmt(values: tuple[float, float, float], unit: str) -> str:
+    scale = {"ms": 1e3, "µs": 1e6}[unit]
+    return " / ".join(f"{v * scale:.1f} {unit}" for v in values)
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="permis-bench-"))
+    sqlite_url = f"sqlite:///{folder / 'bench.db'}"
+    prepare(sqlite_url)
+    rows = [
+        ("`permis check` whole process, SQLite", fmt(bench_process(sqlite_url), "ms"), "< 300 ms"),
+        ("`decide` alone (pure)", fmt(bench_decide(), "µs"), ""),
+        (
+            "`Gate.check` in process, SQLite",
+            fmt(bench_gate(sqlite_url), "µs"),
+            "p99 < 50 µs on warm projections (later issue: in-memory projections)",
+        ),
+    ]
+    pg = os.environ.get("PERMIS_TEST_DATABASE_URL")
+    if pg:
+        try:
+            prepare_pg = pg_schema(pg)
+            prepare(prepare_pg)
+            rows.append(
+                (
+                    "`permis check` whole process, PostgreSQL",
+                    fmt(bench_process(prepare_pg), "ms"),
+                    "",
+                )
+            )
+            rows.append(
+                ("`Gate.check` in process, PostgreSQL", fmt(bench_gate(prepare_pg), "µs"), "")
+            )
+        except Exception as exc:  # a benchmark never hides a failure: it reports it
+            rows.append(("PostgreSQL", f"failed: {type(exc).__name__}", ""))
+    write(rows)
+
+
+def write(rows: list[tuple[str, str, str]]) -> None:
+    cpu = platform.processor() or platform.machine()
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m benchmarks.run`); do not edit by hand.",
+        "",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {platform.node()}, {os.cpu_count()} cores, {cpu}, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
+        "",
+        "| what | median / p95 / p99 | bar |",
+        "|---|---|---|",
+        *[f"| {what} | {value} | {bar} |" for what, value, bar in rows],
+        "",
+    ]
+    (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
