@@ -42,6 +42,7 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/typer permis.entrypoints.cli utils docs --name permis --title "permis command line" --output docs/cli.md
+	$(BIN)/permis rules --markdown > docs/rules.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis build *.egg-info src/*.egg-info

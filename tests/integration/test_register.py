@@ -262,3 +262,26 @@ def test_reordered_events_are_detected(app: App) -> None:
         cur.execute("UPDATE events SET seq = 2 WHERE seq = 3")
         cur.execute("UPDATE events SET seq = 3 WHERE seq = 100")
     assert _broken(app) == (2, "previous-hash mismatch")
+
+
+def test_concurrent_repeats_with_one_key_record_once(database_url: str) -> None:
+    """Several processes' worth of connections racing with the same idempotency key."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from permis.bootstrap import build
+    from permis.config import Settings
+
+    apps = [build(Settings(database_url=database_url)) for _ in range(6)]
+    apps[0].register.ensure_principal("acme")
+
+    def record(app: App) -> bool:
+        return app.register.record_objection(
+            principal=None, contact=NUMBER, source=Source.SMS, idempotency_key="race"
+        ).created
+
+    with ThreadPoolExecutor(len(apps)) as pool:
+        created = list(pool.map(record, apps))
+    assert created.count(True) == 1
+    assert [e.type for e in apps[0].register.history(None, NUMBER)] == ["ObjectionRecorded"]
+    for app in apps:
+        app.close()

@@ -91,3 +91,10 @@ def test_a_channel_that_cannot_reach_the_contact_point_is_refused(
 
 def test_all_lists_every_export() -> None:
     assert sorted(permis.__all__) == sorted(permis._EXPORTS)
+
+
+def test_rules_doc_is_generated_from_the_packs() -> None:
+    from permis.entrypoints.rulesdoc import rules_markdown
+
+    expected = rules_markdown([fr_pack()]) + "\n"
+    assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == expected, "run `make docs`"

@@ -418,6 +418,19 @@ def audit_verify(as_json: JsonOpt = False) -> None:
 
 
 @app.command()
+def rules(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/rules.md.")] = False,
+) -> None:
+    """The rules Permis enforces: ids, legal references, channels, dates."""
+    from permis.bootstrap import rule_pack
+    from permis.config import Settings
+    from permis.entrypoints.rulesdoc import rules_markdown, rules_text
+
+    packs = [rule_pack(Settings.from_env())]
+    typer.echo(rules_markdown(packs) if markdown else rules_text(packs))
+
+
+@app.command()
 def demo(
     database: Annotated[
         Path | None,

@@ -349,6 +349,7 @@ class Register:
         with self.db.transaction(write=True) as cur:
             owner = repo.find_principal(cur, principal)
             if idempotency_key is not None:
+                repo.lock_chain(cur, owner.id)
                 first = repo.find_idempotent(cur, owner.id, idempotency_key)
                 if first is not None:
                     return Recorded(first, False)

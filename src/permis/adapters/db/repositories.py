@@ -148,6 +148,12 @@ def _event(row: Row) -> StoredEvent:
     )
 
 
+def lock_chain(cur: Cursor, principal_id: int) -> None:
+    """Serialise writers of one principal before anything is read (row lock on PostgreSQL,
+    the write lock already held on SQLite): an idempotency check then sees every commit."""
+    cur.execute("UPDATE principals SET head_seq = head_seq WHERE id = :p", {"p": principal_id})
+
+
 def find_idempotent(cur: Cursor, principal_id: int, key: str) -> StoredEvent | None:
     rows = cur.execute(
         f"SELECT {_EVENT_COLUMNS} FROM events WHERE principal_id = :p AND idempotency_key = :k",
