@@ -7,17 +7,29 @@ Imports are kept lazy: a whole ``permis check`` process must answer within 300 m
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
-from enum import StrEnum
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
-from permis.errors import InvalidTime, PermisError, UsageError
+from permis.entrypoints.cli_common import (
+    At,
+    Contact,
+    JsonOpt,
+    PrincipalOpt,
+    ProcessorOpt,
+    build_app,
+    emit,
+    parse_enum,
+    parse_scope,
+    parse_time,
+    write_json,
+)
+from permis.entrypoints.cli_record import record_app
+from permis.errors import PermisError
 
 app = typer.Typer(
     name="permis",
@@ -27,68 +39,13 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-record_app = typer.Typer(help="Append to the register.", no_args_is_help=True)
 processors_app = typer.Typer(help="Who contacts on the principal's behalf.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit the register.", no_args_is_help=True)
 app.add_typer(record_app, name="record")
 app.add_typer(processors_app, name="processors")
+lists_app = typer.Typer(help="Opposition lists: dated snapshots.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
-
-E = TypeVar("E", bound=StrEnum)
-
-# -- shared options ------------------------------------------------------------------------------
-Contact = Annotated[
-    str, typer.Option("--contact", help="Phone number in any written form, or e-mail.")
-]
-At = Annotated[str | None, typer.Option("--at", help="ISO 8601 time with offset; default now.")]
-PrincipalOpt = Annotated[
-    str | None, typer.Option("--principal", help="Principal (default: the only one).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-KeyOpt = Annotated[
-    str | None, typer.Option("--idempotency-key", help="A repeat with the same key is a no-op.")
-]
-ProcessorOpt = Annotated[str | None, typer.Option("--processor", help="Processor acting.")]
-
-
-def parse_time(text: str | None, option: str = "--at") -> datetime | None:
-    """ISO 8601 with an explicit offset; a time without one is refused (no guessing)."""
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidTime(f"{option}: not an ISO 8601 time: {text!r}") from None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidTime(f"{option}: the time has no UTC offset (write e.g. {text}+01:00)")
-    return value
-
-
-def parse_enum(kind: type[E], value: str, option: str) -> E:
-    try:
-        return kind(value)
-    except ValueError:
-        choices = ", ".join(m.value for m in kind)
-        raise UsageError(f"{option}: unknown value {value!r} (one of: {choices})") from None
-
-
-def parse_scope(kind: type[E], value: str, option: str) -> str:
-    """A channel (or purpose) value, or ``all``."""
-    return "all" if value == "all" else parse_enum(kind, value, option).value
-
-
-def emit(data: dict[str, Any], as_json: bool, text: str) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-    else:
-        typer.echo(text)
-
-
-def _app() -> Any:
-    from permis.bootstrap import build
-
-    return build()
-
+app.add_typer(lists_app, name="lists")
 
 # -- init ----------------------------------------------------------------------------------------
 
@@ -148,207 +105,13 @@ def check(
         audience=parse_enum(Audience, audience, "--audience"),
         sector=parse_enum(Sector, sector, "--sector") if sector else None,
     )
-    application = _app()
+    application = build_app()
     decision = application.gate.check(query)
     application.close()
     from permis.entrypoints.render import decision_text
 
     emit(decision.to_dict(), as_json, decision_text(decision))
     raise typer.Exit(0 if decision.allowed else 1)
-
-
-# -- record --------------------------------------------------------------------------------------
-
-
-def _recorded(result: Any, as_json: bool) -> None:
-    from permis.entrypoints.render import recorded_text
-
-    emit(result.to_dict(), as_json, recorded_text(result))
-
-
-def _proof(value: str | None) -> str | None:
-    if value is None or not value.startswith("@"):
-        return value
-    path = Path(value[1:])
-    if not path.is_file():
-        raise UsageError(f"--proof: no such file: {path}")
-    return path.read_text(encoding="utf-8")
-
-
-@record_app.command("consent")
-def record_consent(
-    contact: Contact,
-    channel: Annotated[str, typer.Option("--channel")],
-    source: Annotated[
-        str, typer.Option("--source", help="agent, sms, email, web, post, complaint, api, import.")
-    ],
-    purpose: Annotated[str, typer.Option("--purpose")] = "prospecting",
-    at: At = None,
-    proof: Annotated[
-        str | None, typer.Option("--proof", help="Text shown to the person, or @FILE.")
-    ] = None,
-    proof_version: Annotated[
-        str | None, typer.Option("--proof-version", help="Form or script version.")
-    ] = None,
-    expires: Annotated[str | None, typer.Option("--expires")] = None,
-    recorded_by: Annotated[
-        str | None, typer.Option("--recorded-by", help="Who recorded it.")
-    ] = None,
-    principal: PrincipalOpt = None,
-    idempotency_key: KeyOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Record a consent, with its proof."""
-    from permis.domain.model import Channel, Source
-
-    kwargs = dict(
-        principal=principal,
-        contact=contact,
-        channel=parse_enum(Channel, channel, "--channel"),
-        source=parse_enum(Source, source, "--source"),
-        purpose=purpose,
-        at=parse_time(at),
-        proof=_proof(proof),
-        proof_version=proof_version,
-        expires=parse_time(expires, "--expires"),
-        actor=recorded_by,
-        idempotency_key=idempotency_key,
-    )
-    _recorded(_app().register.record_consent(**kwargs), as_json)
-
-
-@record_app.command("objection")
-def record_objection(
-    contact: Contact,
-    source: Annotated[str, typer.Option("--source")],
-    channel: Annotated[str, typer.Option("--channel", help="A channel or all.")] = "all",
-    purpose: Annotated[str, typer.Option("--purpose", help="A purpose or all.")] = "all",
-    at: At = None,
-    recorded_by: Annotated[str | None, typer.Option("--recorded-by")] = None,
-    principal: PrincipalOpt = None,
-    idempotency_key: KeyOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Record an objection (an opt-out); it never expires on its own."""
-    from permis.domain.model import Channel, Source
-
-    kwargs = dict(
-        principal=principal,
-        contact=contact,
-        source=parse_enum(Source, source, "--source"),
-        channel=parse_scope(Channel, channel, "--channel"),
-        purpose=purpose,
-        at=parse_time(at),
-        actor=recorded_by,
-        idempotency_key=idempotency_key,
-    )
-    _recorded(_app().register.record_objection(**kwargs), as_json)
-
-
-@record_app.command("refusal")
-def record_refusal(
-    contact: Contact,
-    at: At = None,
-    processor: ProcessorOpt = None,
-    principal: PrincipalOpt = None,
-    idempotency_key: KeyOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Record a refusal said during a call."""
-    kwargs = dict(
-        principal=principal,
-        contact=contact,
-        at=parse_time(at),
-        processor=processor,
-        actor=processor,
-        idempotency_key=idempotency_key,
-    )
-    _recorded(_app().register.record_refusal(**kwargs), as_json)
-
-
-@record_app.command("contract")
-def record_contract(
-    contact: Contact,
-    start: Annotated[str, typer.Option("--start")],
-    end: Annotated[str | None, typer.Option("--end")] = None,
-    subject: Annotated[
-        str | None, typer.Option("--object", help="What the contract is about.")
-    ] = None,
-    principal: PrincipalOpt = None,
-    idempotency_key: KeyOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Record a contract (the basis of the existing-customer exceptions)."""
-    begin = parse_time(start, "--start")
-    assert begin is not None
-    kwargs = dict(
-        principal=principal,
-        contact=contact,
-        start=begin,
-        end=parse_time(end, "--end"),
-        subject=subject,
-        idempotency_key=idempotency_key,
-    )
-    _recorded(_app().register.record_contract(**kwargs), as_json)
-
-
-@record_app.command("attempt")
-def record_attempt(
-    contact: Contact,
-    channel: Annotated[str, typer.Option("--channel")],
-    at: At = None,
-    processor: ProcessorOpt = None,
-    outcome: Annotated[
-        str | None,
-        typer.Option(
-            "--outcome",
-            help="answered, no_answer, busy, voicemail, refused, sent, delivered, failed.",
-        ),
-    ] = None,
-    principal: PrincipalOpt = None,
-    idempotency_key: KeyOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Record a contact made or tried."""
-    from permis.domain.model import Channel, Outcome
-
-    kwargs = dict(
-        principal=principal,
-        contact=contact,
-        channel=parse_enum(Channel, channel, "--channel"),
-        at=parse_time(at),
-        processor=processor,
-        actor=processor,
-        outcome=parse_enum(Outcome, outcome, "--outcome") if outcome else None,
-        idempotency_key=idempotency_key,
-    )
-    _recorded(_app().register.record_attempt(**kwargs), as_json)
-
-
-@record_app.command("budget")
-def record_budget(
-    contact: Contact,
-    channel: Annotated[str, typer.Option("--channel", help="A channel or all.")],
-    maximum: Annotated[int, typer.Option("--max", help="At most this many contacts.")],
-    per: Annotated[str, typer.Option("--per", help="week, month or year.")],
-    at: At = None,
-    principal: PrincipalOpt = None,
-    idempotency_key: KeyOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Record the person's own budget for a channel (or all channels)."""
-    from permis.domain.model import Channel, Period
-
-    kwargs = dict(
-        principal=principal,
-        contact=contact,
-        channel=parse_scope(Channel, channel, "--channel"),
-        maximum=maximum,
-        per=parse_enum(Period, per, "--per"),
-        at=parse_time(at),
-        idempotency_key=idempotency_key,
-    )
-    _recorded(_app().register.record_budget(**kwargs), as_json)
 
 
 # -- history, processors, audit, demo --------------------------------------------------------------
@@ -359,7 +122,7 @@ def history(contact: Contact, principal: PrincipalOpt = None, as_json: JsonOpt =
     """Every event about one contact point."""
     from permis.entrypoints.render import event_dict, history_text
 
-    events = _app().register.history(principal, contact)
+    events = build_app().register.history(principal, contact)
     emit({"events": [event_dict(e) for e in events]}, as_json, history_text(events))
 
 
@@ -378,14 +141,14 @@ def processors_add(
     scope = [
         parse_scope(Channel, c.strip(), "--channels") for c in channels.split(",") if c.strip()
     ]
-    result = _app().register.add_processor(principal, name, scope)
+    result = build_app().register.add_processor(principal, name, scope)
     emit(result.to_dict(), as_json, f"processor {name!r} registered for {','.join(scope)}")
 
 
 @processors_app.command("list")
 def processors_list(principal: PrincipalOpt = None, as_json: JsonOpt = False) -> None:
     """The processors of the principal."""
-    rows = _app().register.processors(principal)
+    rows = build_app().register.processors(principal)
     data = {"processors": [{"name": n, "channels": c, "active": a} for n, c, a in rows]}
     emit(
         data,
@@ -402,7 +165,7 @@ def audit_verify(as_json: JsonOpt = False) -> None:
 
     from permis.services.audit import verify
 
-    reports = verify(_app().db)
+    reports = verify(build_app().db)
     ok = all(r.ok for r in reports)
     lines = [
         f"principal {r.principal_id}: {r.events} events, "
@@ -415,6 +178,77 @@ def audit_verify(as_json: JsonOpt = False) -> None:
     ]
     emit({"ok": ok, "principals": [asdict(r) for r in reports]}, as_json, "\n".join(lines))
     raise typer.Exit(0 if ok else 1)
+
+
+@lists_app.command("import")
+def lists_import(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="bloctel, us-dnc, uk-tps, uk-ctps, ca-dncl, es-robinson, be-dncm, or your own."
+        ),
+    ],
+    file: Annotated[Path, typer.Argument(help="One number a line, in any written form.")],
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="Date of the snapshot (YYYY-MM-DD or ISO time).")
+    ],
+    validity_days: Annotated[
+        int | None, typer.Option("--validity-days", help="Override the list's validity.")
+    ] = None,
+    column: Annotated[
+        str | None, typer.Option("--column", help="The number column (default: detected).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load a dated snapshot of an opposition list."""
+    from permis.entrypoints.render import progress_bar
+    from permis.services.lists import import_list, parse_as_of
+
+    when = parse_as_of(as_of)
+    application = build_app()
+    with progress_bar(f"importing {file.name}") as advance:
+        result = import_list(
+            application.db,
+            name,
+            file,
+            when,
+            application.clock(),
+            validity_days,
+            progress=advance,
+            column=column,
+        )
+    text = (
+        f"{result.list_name}: {result.numbers} numbers from {result.lines} lines "
+        f"({result.invalid} invalid, {result.duplicates} duplicates) in {result.seconds:.1f} s; "
+        f"valid until {result.valid_until.isoformat()}"
+    )
+    emit(result.to_dict(), as_json, text)
+
+
+@lists_app.command("export")
+def lists_export(
+    file: Annotated[Path, typer.Argument(help="Where to write the numbers to have cleaned.")],
+    principal: PrincipalOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the principal's numbers, one a line, to send to a list operator for cleaning."""
+    from permis.services.lists import export_numbers
+
+    count = export_numbers(build_app().db, principal, file)
+    emit({"file": str(file), "numbers": count}, as_json, f"{count} numbers written to {file}")
+
+
+@lists_app.command("show")
+def lists_show(as_json: JsonOpt = False) -> None:
+    """The imported snapshots and their validity."""
+    from permis.services.lists import snapshots
+
+    rows = snapshots(build_app().db)
+    text = "\n".join(
+        f"{r['list']:<12} as of {r['as_of']}  until {r['valid_until']}  {r['numbers']} numbers"
+        for r in rows
+    )
+    emit({"snapshots": rows}, as_json, text or "no snapshots")
 
 
 @app.command()
@@ -441,6 +275,56 @@ def demo(
     from permis.entrypoints.demo import run_demo
 
     run_demo(database, typer.echo)
+
+
+@app.command()
+def scrub(
+    file: Annotated[Path, typer.Argument(help="CSV (any delimiter/encoding), Parquet or XLSX.")],
+    channel: Annotated[str, typer.Option("--channel", help="The campaign's channel.")],
+    at: At = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Allowed rows (default FILE.allowed.EXT).")
+    ] = None,
+    rejects: Annotated[
+        Path | None, typer.Option("--rejects", help="Other rows, with permis_reasons.")
+    ] = None,
+    column: Annotated[
+        str | None, typer.Option("--column", help="The contact column (default: detected).")
+    ] = None,
+    summary_file: Annotated[
+        Path | None,
+        typer.Option("--summary", help="Also write the JSON summary to this file."),
+    ] = None,
+    principal: PrincipalOpt = None,
+    processor: ProcessorOpt = None,
+    purpose: Annotated[str, typer.Option("--purpose")] = "prospecting",
+    audience: Annotated[str, typer.Option("--audience")] = "consumer",
+    sector: Annotated[str | None, typer.Option("--sector")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a whole campaign file with the same rules as `permis check`."""
+    from permis.domain.model import Audience, Channel, Sector
+    from permis.entrypoints.render import progress_bar, scrub_text
+    from permis.services.scrub import ScrubRequest, run_scrub
+
+    request = ScrubRequest(
+        channel=parse_enum(Channel, channel, "--channel"),
+        at=parse_time(at) or datetime.now(UTC),
+        principal=principal,
+        processor=processor,
+        purpose=purpose,
+        audience=parse_enum(Audience, audience, "--audience"),
+        sector=parse_enum(Sector, sector, "--sector") if sector else None,
+        column=column,
+    )
+    application = build_app()
+    with progress_bar(f"scrubbing {file.name}") as advance:
+        summary = run_scrub(
+            application.db, application.gate.rules, file, request, out, rejects, progress=advance
+        )
+    if summary_file is not None:
+        write_json(summary_file, summary.to_dict())
+    emit(summary.to_dict(), as_json, scrub_text(summary))
 
 
 # -- the process entry point -----------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from permis.adapters.db.repositories import from_us
@@ -61,4 +64,50 @@ def history_text(events: list[StoredEvent]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["decision_text", "event_dict", "history_text", "recorded_text"]
+def scrub_text(summary: Any) -> str:
+    lines = [
+        f"{summary.input_rows} rows: {summary.allowed} allowed, {summary.refused} refused, "
+        f"{summary.invalid} invalid ({summary.seconds:.2f} s, rules {summary.rules_version})",
+        f"contact column: {summary.column}",
+    ]
+    lines += [f"  {code:<24} {rows}" for code, rows in sorted(summary.by_reason.items())]
+    for broken in summary.broken_rows[:10]:
+        lines.append(f"  line {broken['line']}: {broken['reason']}")
+    return "\n".join(lines)
+
+
+@contextmanager
+def progress_bar(title: str) -> Iterator[Callable[[int], None] | None]:
+    """A Rich progress display on a terminal (rows done, rate, time), nothing when piped."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(title, total=None)
+        yield lambda rows: progress.advance(task, rows)
+
+
+__all__ = [
+    "decision_text",
+    "event_dict",
+    "history_text",
+    "progress_bar",
+    "recorded_text",
+    "scrub_text",
+]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,7 +26,7 @@ from permis.errors import (
     SchemaOutdated,
 )
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 """The schema revision this code expects (a test checks it is Alembic's head)."""
 
 Params = dict[str, Any]
@@ -36,6 +36,7 @@ Row = tuple[Any, ...]
 class Cursor(Protocol):
     def execute(self, sql: str, params: Params | None = None) -> list[Row]: ...
     def execute_many(self, sql: str, rows: Sequence[Params]) -> None: ...
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Row]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,10 @@ class _SqliteCursor:
     def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         self._conn.executemany(sql, rows)
 
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Row]) -> None:
+        marks = ", ".join("?" for _ in columns)
+        self._conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
 
 class _PgCursor:
     def __init__(self, conn: Any) -> None:
@@ -91,6 +96,14 @@ class _PgCursor:
     def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         with self._conn.cursor() as cur:
             cur.executemany(to_pyformat(sql), rows)
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Row]) -> None:
+        with (
+            self._conn.cursor() as cur,
+            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
 
 
 class Database:

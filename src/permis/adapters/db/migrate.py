@@ -18,11 +18,11 @@ def alembic_config(url: str) -> object:
     return config
 
 
-def upgrade(url: str) -> None:
-    """Bring the register at ``url`` to the head revision."""
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the register at ``url`` to ``revision`` (the head by default)."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")  # type: ignore[arg-type]
+    command.upgrade(alembic_config(url), revision)  # type: ignore[arg-type]
 
 
 def head_revision() -> str | None:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from permis.adapters.db.database import Cursor, Row
+from permis.adapters.db.numbers import Block, block_holds, to_int
 from permis.domain.events import (
     GENESIS,
     NewEvent,
@@ -399,10 +400,68 @@ def load_facts(
 
 
 def load_snapshots(cur: Cursor, number: str) -> tuple[SnapshotFact, ...]:
+    """Every snapshot, and whether it lists ``number`` (one indexed block read per snapshot)."""
+    value = to_int(number)
+    snapshots = []
+    for sid, name, as_of, valid_until, _ in list_snapshots(cur):
+        listed = False
+        if value is not None:
+            block = cur.execute(
+                "SELECT numbers FROM opposition_blocks WHERE snapshot_id = :s "
+                "AND first_number <= :n AND last_number >= :n",
+                {"s": sid, "n": value},
+            )
+            listed = bool(block) and block_holds(bytes(block[0][0]), value)
+        snapshots.append(
+            (as_of, sid, SnapshotFact(name, from_us(as_of), from_us(valid_until), listed))
+        )
+    return tuple(fact for _, _, fact in sorted(snapshots, key=lambda s: (s[0], s[1])))
+
+
+# ---------------------------------------------------------------------------------------------
+# opposition lists
+# ---------------------------------------------------------------------------------------------
+
+
+def add_snapshot(
+    cur: Cursor, name: str, as_of: int, valid_until: int, entries: int, now_us: int
+) -> int:
     rows = cur.execute(
-        "SELECT s.list_name, s.as_of, s.valid_until, "
-        "EXISTS (SELECT 1 FROM opposition_entries e WHERE e.snapshot_id = s.id AND e.number = :n) "
-        "FROM opposition_snapshots s",
-        {"n": number},
+        "INSERT INTO opposition_snapshots (list_name, as_of, valid_until, entries, imported_at) "
+        "VALUES (:n, :a, :v, :e, :t) RETURNING id",
+        {"n": name, "a": as_of, "v": valid_until, "e": entries, "t": now_us},
     )
-    return tuple(SnapshotFact(r[0], from_us(r[1]), from_us(r[2]), bool(r[3])) for r in rows)
+    return int(rows[0][0])
+
+
+def add_snapshot_blocks(cur: Cursor, snapshot_id: int, blocks: Iterable[Block]) -> None:
+    """Bulk insert of a snapshot's packed numbers (COPY on PostgreSQL)."""
+    cur.copy_rows(
+        "opposition_blocks",
+        ("snapshot_id", "first_number", "last_number", "count", "numbers"),
+        ((snapshot_id, first, last, count, data) for first, last, count, data in blocks),
+    )
+
+
+def snapshot_blocks(cur: Cursor, snapshot_id: int) -> list[bytes]:
+    rows = cur.execute(
+        "SELECT numbers FROM opposition_blocks WHERE snapshot_id = :s ORDER BY first_number",
+        {"s": snapshot_id},
+    )
+    return [bytes(r[0]) for r in rows]
+
+
+def list_snapshots(cur: Cursor) -> list[Row]:
+    return cur.execute(
+        "SELECT id, list_name, as_of, valid_until, entries FROM opposition_snapshots "
+        "ORDER BY list_name, as_of, id"
+    )
+
+
+def phone_values(cur: Cursor, principal_id: int) -> list[str]:
+    rows = cur.execute(
+        "SELECT value FROM contact_points WHERE principal_id = :p AND kind = 'phone' "
+        "AND value IS NOT NULL ORDER BY value",
+        {"p": principal_id},
+    )
+    return [str(r[0]) for r in rows]

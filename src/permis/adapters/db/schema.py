@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -158,12 +159,19 @@ opposition_snapshots = Table(
     Column("imported_at", BigInteger, nullable=False),
 )
 
-opposition_entries = Table(
-    "opposition_entries",
+opposition_blocks = Table(
+    "opposition_blocks",
     metadata,
     Column("snapshot_id", Integer, primary_key=True),
-    Column("number", Text, primary_key=True),
+    Column("first_number", BigInteger, primary_key=True),
+    Column("last_number", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("numbers", LargeBinary, nullable=False),
 )
+"""A snapshot's numbers, sorted, as E.164 digits in int64 (``+33612345678`` → 33612345678),
+packed little-endian in blocks of a few thousand: a 12-million-number list is ~3,000 rows that
+import in about a second, load into Arrow in a fraction of one, and answer one lookup with one
+indexed row and a binary search."""
 
 outbox = Table(
     "outbox",

@@ -58,6 +58,7 @@ class Rule:
     effective_from: date
     check: Check
     effective_until: date | None = None  # last day in force, inclusive
+    lists: frozenset[str] = frozenset()  # the opposition lists the check reads
 
     def in_force(self, day: date) -> bool:
         return self.effective_from <= day and (

@@ -270,6 +270,7 @@ FR_RULES: tuple[Rule, ...] = (
         effective_from=BLOCTEL_START,
         effective_until=OPT_IN_SWITCH - timedelta(days=1),
         check=_bloctel,
+        lists=frozenset({BLOCTEL}),
     ),
     Rule(
         id="FR.L223-1.consent",

@@ -1,0 +1,273 @@
+"""The bulk scrub at scale: a messy CSV against a big opposition list and a big register.
+
+``python benchmarks/scrub.py --rows 10000000 --list 12000000 --facts 1000000 --attempts 50000000``
+builds the data in a work folder (not timed), then measures, each in its own process so that peak
+memory is the process's own:
+
+- importing the opposition list (``permis lists import``);
+- the scrub end to end (``permis scrub``: read, normalise, join, decide, write both files);
+- the same rules as a row-by-row loop (parse, look up facts, ``decide``) on a sample, per row.
+
+The register's projections are written directly (the events behind them would take hours to
+append through the register one by one); the scrub only reads projections, so the figure is the
+same. Times are wall-clock seconds; memory is the peak resident set of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from permis.adapters.db import repositories as repo
+from permis.bootstrap import build, init_register
+from permis.config import Settings
+from permis.domain.contact import contact_hash
+
+AT = datetime.fromisoformat("2026-11-24T10:30:00+01:00")
+LIST_AS_OF = "2026-11-20"
+SEED = 2026
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rows: int
+    list_size: int
+    facts: int
+    attempts: int
+    sample: int
+
+
+# ---------------------------------------------------------------------------------------------
+# data
+# ---------------------------------------------------------------------------------------------
+
+
+def _pool(size: int, seed: int) -> pl.Series:
+    """Distinct French numbers (9 national digits): mobiles 6/7, landlines 1-5, VoIP 9."""
+    rng = random.Random(seed)
+    starts = [6] * 6 + [7] * 2 + [1, 2, 3, 4, 5, 9]
+    values = {rng.choice(starts) * 10**8 + rng.randrange(10**8) for _ in range(int(size * 1.02))}
+    return pl.Series("nsn", sorted(values)[:size], dtype=pl.Int64).shuffle(seed)
+
+
+def _written(nsn: pl.Expr, form: pl.Expr) -> pl.Expr:
+    """One of the written forms of a French number, chosen per row by ``form`` (0-5)."""
+    digits = nsn.cast(pl.Utf8)
+    national = "0" + digits
+    pairs = pl.concat_str([national.str.slice(i, 2) for i in range(0, 10, 2)], separator=" ")
+    return (
+        pl.when(form == 0)
+        .then(national)
+        .when(form == 1)
+        .then(pairs)
+        .when(form == 2)
+        .then(pairs.str.replace_all(" ", ".", literal=True))
+        .when(form == 3)
+        .then("+33 " + digits.str.slice(0, 1) + " " + pairs.str.slice(3))
+        .when(form == 4)
+        .then("0033" + digits)
+        .otherwise(digits)
+    )
+
+
+def write_campaign(path: Path, numbers: pl.Series, rows: int) -> None:
+    """A CRM export: ``;``-separated, quoted names with ``;`` inside, accents, mixed forms,
+    0.5% garbage contacts, and a few broken lines at the end."""
+    picked = numbers.sample(rows, with_replacement=rows > len(numbers), seed=SEED)
+    frame = pl.DataFrame({"nsn": picked}).with_row_index("id")
+    frame = frame.with_columns(
+        pl.format("Client {}; Émile", pl.col("id")).alias("nom"),
+        pl.lit("Mâcon").alias("ville"),
+        _written(pl.col("nsn"), pl.col("id").hash(7) % 6).alias("telephone"),
+    ).with_columns(
+        pl.when(pl.col("id").hash(11) % 200 == 0)
+        .then(pl.lit("n/a"))
+        .otherwise(pl.col("telephone"))
+        .alias("telephone")
+    )
+    frame.select(pl.col("id").cast(pl.Utf8), "nom", "telephone", "ville").write_csv(
+        path, separator=";"
+    )
+    with path.open("ab") as handle:
+        handle.write(b'999999998;"Broken; quote;0612345678;Lyon\n')
+        handle.write(b"999999999;too;many;fields;here;0612345678\n\n")
+
+
+def write_list(path: Path, numbers: pl.Series, size: int, overlap: pl.Series) -> None:
+    """The operator's file: one number a line; part of it overlaps the campaign."""
+    extra = _pool(size, SEED + 1).filter(~_pool(size, SEED + 1).is_in(numbers))
+    listed = pl.concat([overlap, extra]).head(size)
+    pl.DataFrame({"n": ("0" + listed.cast(pl.Utf8))}).write_csv(path, include_header=False)
+
+
+def build_register(url: str, numbers: pl.Series, facts: int, attempts: int) -> None:
+    """1 M consents and objections, the attempt history, written as projections."""
+    app = init_register(Settings(database_url=url), "bench", "general")
+    with app.db.transaction(write=True) as cur:
+        owner = repo.find_principal(cur, None)
+        key = owner.hash_key
+    people = numbers.head(max(facts, attempts // 10)).to_list()
+    hashes = [contact_hash(f"+33{n}", key) for n in people]
+    rng = random.Random(SEED)
+    at_us = repo.to_us(AT)
+    day = 86_400_000_000
+    with app.db.transaction(write=True) as cur:
+        cur.copy_rows(
+            "contact_points",
+            ("principal_id", "contact_hash", "kind", "value", "first_seen", "last_event"),
+            (
+                (owner.id, h, "phone", f"+33{n}", at_us, at_us)
+                for n, h in zip(people, hashes, strict=True)
+            ),
+        )
+        consent_rows = (
+            (owner.id, hashes[i], "call", "prospecting", at_us - rng.randrange(900) * day, "web", 0)
+            for i in range(0, facts, 2)
+        )
+        cur.copy_rows(
+            "consents",
+            (
+                "principal_id",
+                "contact_hash",
+                "channel",
+                "purpose",
+                "given_at",
+                "source",
+                "event_id",
+            ),
+            consent_rows,
+        )
+        cur.copy_rows(
+            "objections",
+            ("principal_id", "contact_hash", "channel", "purpose", "at", "source", "event_id"),
+            (
+                (owner.id, hashes[i], "all", "all", at_us - rng.randrange(900) * day, "agent", 0)
+                for i in range(1, facts, 20)
+            ),
+        )
+        cur.copy_rows(
+            "attempts",
+            ("principal_id", "contact_hash", "channel", "at", "processor", "outcome", "event_id"),
+            (
+                (
+                    owner.id,
+                    hashes[rng.randrange(len(hashes))],
+                    "call",
+                    at_us - rng.randrange(3 * 365 * day),
+                    "lille",
+                    "no_answer",
+                    0,
+                )
+                for _ in range(attempts)
+            ),
+        )
+    app.db.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# measures
+# ---------------------------------------------------------------------------------------------
+
+
+def _timed_process(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (GiB) of one process, its stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{args[1]} failed: {done.stderr.strip()[-500:]}")
+    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return seconds, peak / 1024 / 1024, done.stdout
+
+
+def row_by_row(url: str, path: Path, sample: int) -> float:
+    """Seconds per row of the same rules as a Python loop: parse, facts, ``decide``."""
+    from permis.domain.model import Channel
+    from permis.services.gate import CheckQuery, Gate
+
+    app = build(Settings(database_url=url))
+    gate = Gate(app.db, app.gate.rules, app.clock)
+    column = pl.read_csv(path, separator=";", n_rows=sample, infer_schema=False)["telephone"]
+    start = time.perf_counter()
+    for raw in column.to_list():
+        gate.check(CheckQuery(raw or "", Channel.CALL, AT))
+    return (time.perf_counter() - start) / len(column)
+
+
+def run(sizes: Sizes, work: Path) -> dict[str, object]:
+    work.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{work / 'bench.db'}"
+    campaign, listed = work / "campaign.csv", work / "bloctel.txt"
+    numbers = _pool(max(sizes.rows, sizes.facts), SEED)
+    started = time.perf_counter()
+    write_campaign(campaign, numbers, sizes.rows)
+    write_list(listed, numbers, sizes.list_size, numbers.head(sizes.rows // 10))
+    build_register(url, numbers, sizes.facts, sizes.attempts)
+    prepared = time.perf_counter() - started
+    exe = str(Path(sys.executable).parent / "permis")
+    env = {**os.environ, "PERMIS_DATABASE_URL": url}
+    at = ["--at", "2026-11-20T10:00:00+01:00"]
+    import_s, import_gib, _ = _timed_process(
+        [exe, "lists", "import", "bloctel", str(listed), "--as-of", LIST_AS_OF, "--json"], env
+    )
+    scrub_s, scrub_gib, out = _timed_process(
+        [
+            exe,
+            "scrub",
+            str(campaign),
+            "--channel",
+            "call",
+            *at,
+            "--json",
+            "--out",
+            str(work / "ok.csv"),
+            "--rejects",
+            str(work / "ko.csv"),
+        ],
+        env,
+    )
+    summary = json.loads(out)
+    per_row_loop = row_by_row(url, campaign, sizes.sample)
+    per_row_scrub = scrub_s / sizes.rows
+    return {
+        "sizes": sizes.__dict__,
+        "prepare_seconds": round(prepared, 1),
+        "list_import_seconds": round(import_s, 2),
+        "list_import_peak_gib": round(import_gib, 2),
+        "scrub_seconds": round(scrub_s, 2),
+        "scrub_peak_gib": round(scrub_gib, 2),
+        "scrub_rows_per_second": round(sizes.rows / scrub_s),
+        "summary": summary,
+        "loop_us_per_row": round(per_row_loop * 1e6, 1),
+        "scrub_us_per_row": round(per_row_scrub * 1e6, 3),
+        "speedup_vs_loop": round(per_row_loop / per_row_scrub, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--list", type=int, default=12_000_000)
+    parser.add_argument("--facts", type=int, default=1_000_000)
+    parser.add_argument("--attempts", type=int, default=50_000_000)
+    parser.add_argument("--sample", type=int, default=1_000_000)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/permis-bench-scrub"))
+    args = parser.parse_args()
+    sizes = Sizes(args.rows, args.list, args.facts, args.attempts, args.sample)
+    print(json.dumps(run(sizes, args.work), indent=2))
+
+
+if __name__ == "__main__":
+    main()

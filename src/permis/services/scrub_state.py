@@ -1,0 +1,289 @@
+"""What a scrub needs from the register, loaded once in one read transaction, as columns.
+
+- ``signatures``: for every contact point with facts, its value and its *fact signature* (see
+  ``scrub_facts``): contacts with the same signature get the same decision;
+- one representative ``Facts`` per signature, with the representative times;
+- the opposition list snapshots that the rules in force read, as Int64 series of numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from permis.adapters.db import repositories as repo
+from permis.adapters.db.database import Cursor, Database
+from permis.adapters.db.numbers import series_from_blocks
+from permis.domain.model import (
+    AttemptFact,
+    BudgetFact,
+    Channel,
+    ConsentFact,
+    ContractFact,
+    Facts,
+    ObjectionFact,
+    Period,
+    ProcessorFact,
+    RefusalFact,
+    SnapshotFact,
+)
+from permis.domain.pressure import Policy
+from permis.domain.rules.base import RulePack
+from permis.services import scrub_facts as sf
+
+NO_FACTS = ""
+FIELD, FACT = "\x1f", "\x1e"  # separators inside a fact's key and between keys
+
+
+@dataclass
+class RegisterState:
+    principal: repo.Principal
+    signatures: pl.DataFrame  # contact (value), fact_signature
+    representatives: dict[str, Facts]  # fact signature -> representative facts
+    snapshots: list[SnapshotFact]  # the latest snapshot of each list the rules read
+    entries: dict[int, pl.Series]  # index in ``snapshots`` -> Int64 numbers on it
+    processor: ProcessorFact | None
+    _facts: dict[tuple[str, str], Facts] = field(default_factory=dict)
+
+    def snapshots_for(self, listed: str) -> tuple[SnapshotFact, ...]:
+        names = set(listed.split("|")) if listed else set()
+        return tuple(replace(s, listed=s.list_name in names) for s in self.snapshots)
+
+    def facts_for(self, signature: str, listed: str) -> Facts:
+        key = (signature, listed)
+        found = self._facts.get(key)
+        if found is None:
+            base = self.representatives.get(signature, Facts())
+            found = self._facts[key] = replace(
+                base, snapshots=self.snapshots_for(listed), processor=self.processor
+            )
+        return found
+
+    def listed(self, contacts: pl.Series) -> pl.Series:
+        """For each number, the names of the lists holding it, joined by ``|`` (or "")."""
+        numbers = contacts.str.slice(1).cast(pl.Int64, strict=False)
+        names = [
+            pl.when(numbers.is_in(self.entries[i].implode()).fill_null(False))
+            .then(pl.lit(s.list_name))
+            .otherwise(None)
+            for i, s in enumerate(self.snapshots)
+        ]
+        if not names:
+            return pl.Series("listed", [""] * len(contacts), dtype=pl.Utf8)
+        joined = pl.concat_str(names, separator="|", ignore_nulls=True)
+        return pl.select(joined.fill_null("")).to_series().alias("listed")
+
+
+# ---------------------------------------------------------------------------------------------
+# reading the projections as frames
+# ---------------------------------------------------------------------------------------------
+
+_COLUMNS: dict[str, dict[str, Any]] = {
+    "consents": {
+        "channel": pl.Utf8,
+        "purpose": pl.Utf8,
+        "given_at": pl.Int64,
+        "expires_at": pl.Int64,
+        "withdrawn_at": pl.Int64,
+        "source": pl.Utf8,
+    },
+    "objections": {"channel": pl.Utf8, "purpose": pl.Utf8, "at": pl.Int64, "source": pl.Utf8},
+    "refusals": {"at": pl.Int64, "processor": pl.Utf8},
+    "contracts": {"start_at": pl.Int64, "end_at": pl.Int64},
+    "attempts": {"channel": pl.Utf8, "at": pl.Int64},
+    "budgets": {"channel": pl.Utf8, "max_count": pl.Int64, "period": pl.Utf8, "set_at": pl.Int64},
+}
+
+
+def _frame(cur: Cursor, table: str, principal_id: int, where: str = "", **params: Any) -> Any:
+    """A whole projection as a frame. ``+principal_id`` keeps SQLite from walking the
+    (principal, contact) index and fetching millions of rows in random order: a sequential scan
+    is twenty times faster here (measured: 0.6 s against 12 s for 5 M attempts)."""
+    columns = _COLUMNS[table]
+    rows = cur.execute(
+        f"SELECT contact_hash, {', '.join(columns)} FROM {table} WHERE +principal_id = :p {where}",
+        {"p": principal_id, **params},
+    )
+    return pl.DataFrame(rows, schema={"contact_hash": pl.Utf8, **columns}, orient="row")
+
+
+def _keys(frames: dict[str, pl.DataFrame], at: datetime, policy: Policy, max_age: timedelta) -> Any:
+    """(contact_hash, key) rows: one key per fact, times replaced by their representatives."""
+    attempts = sf.attempt_boundaries(at, [30, *(cap.days for cap in policy.caps)])
+    consents = sf.consent_boundaries(at, [max_age])
+    at_us = repo.to_us(at)
+    text = pl.col
+    parts = [
+        frames["consents"]
+        .with_columns(
+            *(
+                sf.represent(frames["consents"][c], consents)
+                for c in ("given_at", "expires_at", "withdrawn_at")
+            )
+        )
+        .select(
+            "contact_hash",
+            pl.concat_str(
+                [
+                    pl.lit("c"),
+                    text("channel"),
+                    text("purpose"),
+                    text("given_at"),
+                    text("expires_at").cast(pl.Utf8).fill_null(""),
+                    text("withdrawn_at").cast(pl.Utf8).fill_null(""),
+                    text("source"),
+                ],
+                separator=FIELD,
+            ).alias("key"),
+        ),
+        frames["objections"]
+        .with_columns(sf.represent(frames["objections"]["at"], [at_us, at_us + 1]))
+        .select(
+            "contact_hash",
+            pl.concat_str(
+                [pl.lit("o"), text("channel"), text("purpose"), text("at"), text("source")],
+                separator=FIELD,
+            ).alias("key"),
+        ),
+        frames["attempts"]
+        .with_columns(sf.represent(frames["attempts"]["at"], attempts))
+        .group_by("contact_hash", "channel", "at")
+        .len()
+        .select(
+            "contact_hash",
+            pl.concat_str(
+                [pl.lit("a"), text("channel"), text("at"), text("len")], separator=FIELD
+            ).alias("key"),
+        ),
+    ]
+    for table, letter in (("refusals", "r"), ("contracts", "k"), ("budgets", "b")):
+        frame = frames[table]
+        columns = [pl.col(c).cast(pl.Utf8).fill_null("") for c in frame.columns[1:]]
+        parts.append(
+            frame.select(
+                "contact_hash",
+                pl.concat_str([pl.lit(letter), *columns], separator=FIELD).alias("key"),
+            )
+        )
+    return pl.concat(parts)
+
+
+def _signatures(keys: pl.DataFrame) -> pl.DataFrame:
+    """contact_hash -> fact_signature (its facts' keys, sorted and joined)."""
+    return keys.group_by("contact_hash").agg(
+        pl.col("key").sort().str.join(FACT).alias("fact_signature")
+    )
+
+
+def _us(value: Any) -> datetime | None:
+    return None if value is None else repo.from_us(int(value))
+
+
+def _facts(keys: list[str]) -> Facts:
+    """The representative facts written in a signature's keys."""
+    parts: dict[str, list[Any]] = {k: [] for k in "coarkb"}
+    for key in keys:
+        letter, *f = key.split(FIELD)
+        values = [v or None for v in f]
+        if letter == "c":
+            parts["c"].append(
+                ConsentFact(
+                    f[0], f[1], repo.from_us(int(f[2])), _us(values[3]), _us(values[4]), f[5]
+                )
+            )
+        elif letter == "o":
+            parts["o"].append(ObjectionFact(repo.from_us(int(f[2])), f[0], f[1], f[3]))
+        elif letter == "a":
+            parts["a"] += [AttemptFact(repo.from_us(int(f[1])), f[0])] * int(f[2])
+        elif letter == "r":
+            parts["r"].append(RefusalFact(repo.from_us(int(f[0])), values[1]))
+        elif letter == "k":
+            parts["k"].append(ContractFact(repo.from_us(int(f[0])), _us(values[1])))
+        else:
+            parts["b"].append(BudgetFact(f[0], int(f[1]), Period(f[2]), repo.from_us(int(f[3]))))
+    return Facts(
+        consents=tuple(parts["c"]),
+        objections=tuple(parts["o"]),
+        refusals=tuple(parts["r"]),
+        contracts=tuple(parts["k"]),
+        attempts=tuple(parts["a"]),
+        budgets=tuple(parts["b"]),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# opposition lists
+# ---------------------------------------------------------------------------------------------
+
+
+def _relevant_lists(rules: RulePack, channel: Channel, audience: Any, at: datetime) -> set[str]:
+    return {
+        name for rule in rules.in_force(at) if rule.covers(channel, audience) for name in rule.lists
+    }
+
+
+def _snapshots(
+    cur: Cursor, names: set[str], at: datetime
+) -> tuple[list[SnapshotFact], dict[int, pl.Series]]:
+    """The latest snapshot (as of ``at``) of each list named, with its numbers."""
+    latest: dict[str, tuple[int, int, int]] = {}
+    for sid, name, as_of, valid_until, _count in repo.list_snapshots(cur):
+        if name in names and as_of <= repo.to_us(at) and (as_of, sid) > latest.get(name, (0, 0)):
+            latest[name] = (as_of, sid, valid_until)
+    snapshots: list[SnapshotFact] = []
+    entries: dict[int, pl.Series] = {}
+    for name, (as_of, sid, valid_until) in sorted(latest.items()):
+        entries[len(snapshots)] = series_from_blocks(repo.snapshot_blocks(cur, sid))
+        snapshots.append(
+            SnapshotFact(name, repo.from_us(as_of), repo.from_us(valid_until), listed=False)
+        )
+    return snapshots, entries
+
+
+def load_state(
+    db: Database,
+    principal: str | None,
+    rules: RulePack,
+    request: Any,
+    policy: Policy,
+) -> RegisterState:
+    """One read transaction: a consistent picture of the register for the whole scrub."""
+    at: datetime = request.at
+    since = repo.to_us(at - sf.LOOKBACK)
+    with db.transaction() as cur:
+        owner = repo.find_principal(cur, principal)
+        points = cur.execute(
+            "SELECT value, contact_hash FROM contact_points WHERE +principal_id = :p "
+            "AND value IS NOT NULL",
+            {"p": owner.id},
+        )
+        frames = {table: _frame(cur, table, owner.id) for table in _COLUMNS if table != "attempts"}
+        frames["attempts"] = _frame(
+            cur,
+            "attempts",
+            owner.id,
+            "AND at > :since AND at <= :at",
+            since=since,
+            at=repo.to_us(at),
+        )
+        names = _relevant_lists(rules, request.channel, request.audience, at)
+        snapshots, entries = _snapshots(cur, names, at)
+        processor = request.processor
+        fact = repo.processor_fact(cur, owner.id, processor) if processor is not None else None
+    max_age = timedelta(days=rules.params.consent_max_age_days)
+    keys = _keys(frames, at, policy, max_age)
+    signatures = _signatures(keys)
+    values = pl.DataFrame(
+        points, schema={"contact": pl.Utf8, "contact_hash": pl.Utf8}, orient="row"
+    )
+    by_contact = values.join(signatures, on="contact_hash", how="inner").select(
+        "contact", "fact_signature"
+    )
+    representatives = {
+        signature: _facts(signature.split(FACT))
+        for signature in signatures["fact_signature"].unique().to_list()
+    }
+    return RegisterState(owner, by_contact, representatives, snapshots, entries, fact)
