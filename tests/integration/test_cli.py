@@ -15,20 +15,6 @@ from permis.entrypoints.cli import main
 
 
 @pytest.fixture
-def cli(
-    empty_database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("PERMIS_DATABASE_URL", empty_database_url)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
-
-
-@pytest.fixture
 def ready(cli):  # type: ignore[no-untyped-def]
     code, out, _ = cli("init", "--principal", "choucroute")
     assert code == 0, out

@@ -133,32 +133,21 @@ def test_migration_0002_converts_snapshots_of_0001(empty_database_url: str) -> N
 
 
 @pytest.fixture
-def cli(
-    empty_database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-):  # type: ignore[no-untyped-def]
-    from permis.entrypoints.cli import main
-
-    monkeypatch.setenv("PERMIS_DATABASE_URL", empty_database_url)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    assert run("init")[0] == 0
-    return run
+def ready(cli):  # type: ignore[no-untyped-def]
+    assert cli("init")[0] == 0
+    return cli
 
 
-def test_cli_import_show_export(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_import_show_export(ready, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     listed = write(tmp_path / "bloctel.csv", ["numero", "06 12 34 56 78", "0781000001"])
-    code, out, err = cli(
+    code, out, err = ready(
         "lists", "import", "bloctel", str(listed), "--as-of", "2026-11-20", "--json"
     )
     assert code == 0, err
     assert json.loads(out)["numbers"] == 2
-    code, out, _ = cli("lists", "show", "--json")
+    code, out, _ = ready("lists", "show", "--json")
     assert [s["list"] for s in json.loads(out)["snapshots"]] == ["bloctel"]
-    code, _, err = cli(
+    code, _, err = ready(
         "record",
         "consent",
         "--contact",
@@ -170,7 +159,7 @@ def test_cli_import_show_export(cli, tmp_path: Path) -> None:  # type: ignore[no
     )
     assert code == 0, err
     target = tmp_path / "to-clean.txt"
-    code, out, err = cli("lists", "export", str(target), "--json")
+    code, out, err = ready("lists", "export", str(target), "--json")
     assert code == 0, err
     assert target.read_text() == "+33611223344\n"
 
@@ -183,18 +172,18 @@ def test_cli_import_show_export(cli, tmp_path: Path) -> None:  # type: ignore[no
     ],
 )
 def test_cli_import_bad_input_is_exit_2_and_writes_nothing(
-    cli, tmp_path: Path, args: list[str], message: str
+    ready, tmp_path: Path, args: list[str], message: str
 ) -> None:  # type: ignore[no-untyped-def]
     listed = write(tmp_path / "bloctel.txt", ["0612345678"])
-    code, _, err = cli("lists", "import", "bloctel", str(listed), *args)
+    code, _, err = ready("lists", "import", "bloctel", str(listed), *args)
     assert code == 2 and message in err and err.count("\n") == 1
-    assert json.loads(cli("lists", "show", "--json")[1])["snapshots"] == []
+    assert json.loads(ready("lists", "show", "--json")[1])["snapshots"] == []
 
 
-def test_cli_import_unreadable_files_are_exit_2(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_import_unreadable_files_are_exit_2(ready, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     binary = tmp_path / "list.pdf"
     binary.write_bytes(b"%PDF-1.7\x00\x01\x02\xff\xfe" * 50)
     for path in (tmp_path / "missing.txt", binary, tmp_path):
-        code, _, err = cli("lists", "import", "bloctel", str(path), "--as-of", "2026-11-20")
+        code, _, err = ready("lists", "import", "bloctel", str(path), "--as-of", "2026-11-20")
         assert code == 2 and err.startswith("error") and err.count("\n") == 1, err
-    assert json.loads(cli("lists", "show", "--json")[1])["snapshots"] == []
+    assert json.loads(ready("lists", "show", "--json")[1])["snapshots"] == []

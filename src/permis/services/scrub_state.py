@@ -2,7 +2,7 @@
 
 - ``signatures``: for every contact point with facts, its value and its *fact signature* (see
   ``scrub_facts``): contacts with the same signature get the same decision;
-- one representative ``Facts`` per signature, with the representative times;
+- the representative ``Facts`` of a signature, read back from the signature itself;
 - the opposition list snapshots that the rules in force read, as Int64 series of numbers.
 """
 
@@ -42,7 +42,6 @@ FIELD, FACT = "\x1f", "\x1e"  # separators inside a fact's key and between keys
 class RegisterState:
     principal: repo.Principal
     signatures: pl.DataFrame  # contact (value), fact_signature
-    representatives: dict[str, Facts]  # fact signature -> representative facts
     snapshots: list[SnapshotFact]  # the latest snapshot of each list the rules read
     entries: dict[int, pl.Series]  # index in ``snapshots`` -> Int64 numbers on it
     processor: ProcessorFact | None
@@ -56,7 +55,7 @@ class RegisterState:
         key = (signature, listed)
         found = self._facts.get(key)
         if found is None:
-            base = self.representatives.get(signature, Facts())
+            base = _facts(signature.split(FACT)) if signature else Facts()
             found = self._facts[key] = replace(
                 base, snapshots=self.snapshots_for(listed), processor=self.processor
             )
@@ -98,16 +97,16 @@ _COLUMNS: dict[str, dict[str, Any]] = {
 }
 
 
-def _frame(cur: Cursor, table: str, principal_id: int, where: str = "", **params: Any) -> Any:
+def _frame(db: Database, table: str, principal_id: int, where: str = "") -> Any:
     """A whole projection as a frame. ``+principal_id`` keeps SQLite from walking the
     (principal, contact) index and fetching millions of rows in random order: a sequential scan
     is twenty times faster here (measured: 0.6 s against 12 s for 5 M attempts)."""
     columns = _COLUMNS[table]
-    rows = cur.execute(
-        f"SELECT contact_hash, {', '.join(columns)} FROM {table} WHERE +principal_id = :p {where}",
-        {"p": principal_id, **params},
+    sql = (
+        f"SELECT contact_hash, {', '.join(columns)} FROM {table} "
+        f"WHERE +principal_id = {int(principal_id)} {where}"
     )
-    return pl.DataFrame(rows, schema={"contact_hash": pl.Utf8, **columns}, orient="row")
+    return db.read_frame(sql, {"contact_hash": pl.Utf8, **columns})
 
 
 def _keys(frames: dict[str, pl.DataFrame], at: datetime, policy: Policy, max_age: timedelta) -> Any:
@@ -250,40 +249,27 @@ def load_state(
     request: Any,
     policy: Policy,
 ) -> RegisterState:
-    """One read transaction: a consistent picture of the register for the whole scrub."""
+    """The register as the scrub needs it: projections read in bulk, one statement each."""
     at: datetime = request.at
-    since = repo.to_us(at - sf.LOOKBACK)
     with db.transaction() as cur:
         owner = repo.find_principal(cur, principal)
-        points = cur.execute(
-            "SELECT value, contact_hash FROM contact_points WHERE +principal_id = :p "
-            "AND value IS NOT NULL",
-            {"p": owner.id},
-        )
-        frames = {table: _frame(cur, table, owner.id) for table in _COLUMNS if table != "attempts"}
-        frames["attempts"] = _frame(
-            cur,
-            "attempts",
-            owner.id,
-            "AND at > :since AND at <= :at",
-            since=since,
-            at=repo.to_us(at),
-        )
         names = _relevant_lists(rules, request.channel, request.audience, at)
         snapshots, entries = _snapshots(cur, names, at)
         processor = request.processor
         fact = repo.processor_fact(cur, owner.id, processor) if processor is not None else None
-    max_age = timedelta(days=rules.params.consent_max_age_days)
-    keys = _keys(frames, at, policy, max_age)
-    signatures = _signatures(keys)
-    values = pl.DataFrame(
-        points, schema={"contact": pl.Utf8, "contact_hash": pl.Utf8}, orient="row"
+    frames = {table: _frame(db, table, owner.id) for table in _COLUMNS if table != "attempts"}
+    since, until = repo.to_us(at - sf.LOOKBACK), repo.to_us(at)
+    frames["attempts"] = _frame(
+        db, "attempts", owner.id, f"AND at > {int(since)} AND at <= {int(until)}"
     )
+    values = db.read_frame(
+        "SELECT value, contact_hash FROM contact_points "
+        f"WHERE +principal_id = {int(owner.id)} AND value IS NOT NULL",
+        {"contact": pl.Utf8, "contact_hash": pl.Utf8},
+    )
+    max_age = timedelta(days=rules.params.consent_max_age_days)
+    signatures = _signatures(_keys(frames, at, policy, max_age))
     by_contact = values.join(signatures, on="contact_hash", how="inner").select(
         "contact", "fact_signature"
     )
-    representatives = {
-        signature: _facts(signature.split(FACT))
-        for signature in signatures["fact_signature"].unique().to_list()
-    }
-    return RegisterState(owner, by_contact, representatives, snapshots, entries, fact)
+    return RegisterState(owner, by_contact, snapshots, entries, fact)
