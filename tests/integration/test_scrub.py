@@ -463,3 +463,25 @@ def test_the_scenarios_cover_every_reason_code_of_a_contact() -> None:
     campaign_level = {"BAD_SENDER_ID", "MISSING_OPTOUT"}
     every = {code.value for code in ReasonCode} - campaign_level
     assert set().union(*EXPECTED_CODES.values()) == every
+
+
+def test_a_progress_bar_on_a_terminal_and_none_when_piped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import sys
+
+    from permis.entrypoints.render import progress_bar
+
+    with progress_bar("scrubbing") as advance:
+        assert advance is None  # pytest's stderr is not a terminal: nothing is drawn
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with progress_bar("scrubbing") as advance:
+        assert advance is not None
+        advance(1000)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import random
 import zipfile
@@ -12,8 +14,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from permis.adapters import files
+from permis.adapters import _csv, files
 from permis.adapters.files import BrokenRow, FileFormat, FileInfo
 from permis.errors import UsageError
 
@@ -124,6 +128,30 @@ def test_mixed_encodings_are_decoded_line_by_line(tmp_path: Path) -> None:
     assert not table["nom"].str.contains("\ufffd").any()
 
 
+@pytest.mark.parametrize("share", [0.0, 0.01, 0.3, 0.7, 0.99, 1.0])
+def test_both_decoding_strategies_agree(share: float) -> None:
+    rng = random.Random(share)
+    words = ["Hélène", "Œuvre", "déjà", "€5", "naïve’s", "plain"]
+    lines = [
+        " ".join(rng.choices(words, k=3)).encode("cp1252" if rng.random() < share else "utf-8")
+        for _ in range(2000)
+    ]
+    raw = b"\n".join(lines)
+    expected = b"\n".join(
+        line if _is_utf8(line) else line.decode("cp1252").encode() for line in lines
+    )
+    assert _csv.to_utf8(raw, legacy=False) == expected
+    assert _csv.to_utf8(raw, legacy=True) == expected
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def test_mostly_cp1252_file_keeps_its_utf8_lines(tmp_path: Path) -> None:
     body = ["Orléans;0612345678".encode("cp1252")] * 5 + ["Orléans;0612345678".encode()]
     path = write(tmp_path / "f.csv", b"ville;tel\n" + b"\n".join(body))
@@ -141,7 +169,7 @@ def test_quoted_fields_crlf_embedded_newlines_and_doubled_quotes(tmp_path: Path)
     )
     got = read(write(tmp_path / "f.csv", text))
     assert rows(got.table) == [
-        ("Dupont", "12 rue des Lilas\r\n75001 Paris", "0612345678", 2),
+        ("Dupont", "12 rue des Lilas\n75001 Paris", "0612345678", 2),  # line breaks: \n
         ("Martin", 'dit "le grand"; vraiment', "0698765432", 4),
         ("", "", "0611111111", 5),
         ("Durand", "Nice", "0622222222", 6),
@@ -267,7 +295,7 @@ def messy(rng: random.Random, count: int, eol: str) -> Messy:
         elif kind == 1:
             file.add(f'{i};"Dupont; Jean";{tel}', (str(i), "Dupont; Jean", tel))
         elif kind == 2:
-            file.add(f'{i};"rue{eol}Paris";{tel}', (str(i), f"rue{eol}Paris", tel))
+            file.add(f'{i};"rue{eol}Paris";{tel}', (str(i), "rue\nParis", tel))
         elif kind == 3:
             file.add(f'{i};"dit ""X""";{tel}', (str(i), 'dit "X"', tel))
         elif kind == 4:
@@ -303,6 +331,56 @@ def test_every_line_is_accounted_for_whatever_the_chunks(tmp_path: Path, eol: st
         assert batch_rows >= max(b for b in [got.table.height // got.batches])
 
 
+CELL = st.text(alphabet='ab é€’;,|\t"\n', max_size=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    records=st.lists(st.lists(CELL, min_size=3, max_size=3), max_size=30),
+    sep=st.sampled_from([";", ",", "\t", "|"]),
+    encoding=st.sampled_from(["utf-8", "cp1252"]),
+    eol=st.sampled_from(["\n", "\r\n"]),
+    chunk_bytes=st.integers(min_value=1, max_value=400),
+)
+def test_what_python_csv_writes_is_read_back(
+    tmp_path_factory: pytest.TempPathFactory,
+    records: list[list[str]],
+    sep: str,
+    encoding: str,
+    eol: str,
+    chunk_bytes: int,
+) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=sep, lineterminator=eol)
+    writer.writerow(["id", "a", "b", "c"])
+    writer.writerows([str(i), *r] for i, r in enumerate(records))
+    path = tmp_path_factory.mktemp("prop") / "f.csv"
+    write(path, buffer.getvalue(), encoding)
+    info = FileInfo(FileFormat.CSV, encoding, sep, True)
+    got = read(path, info, chunk_bytes=chunk_bytes, batch_rows=5)
+    assert got.broken == [] and got.blank_lines == 0
+    assert [r[:4] for r in rows(got.table)] == [(str(i), *r) for i, r in enumerate(records)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    body=st.text(alphabet='a ;"\n\ré\t', max_size=300),
+    chunk_bytes=st.integers(min_value=1, max_value=120),
+)
+def test_any_text_reads_the_same_whatever_the_chunks_and_accounts_for_every_line(
+    tmp_path_factory: pytest.TempPathFactory, body: str, chunk_bytes: int
+) -> None:
+    data = ("h1;h2;h3\n" + body).encode()
+    path = write(tmp_path_factory.mktemp("any") / "f.csv", data)
+    info = FileInfo(FileFormat.CSV, "utf-8", ";", True)
+    whole, small = read(path, info), read(path, info, chunk_bytes=chunk_bytes, batch_rows=3)
+    assert rows(small.table) == rows(whole.table)
+    assert (small.broken, small.blank_lines) == (whole.broken, whole.blank_lines)
+    inside = sum(str(v).count("\n") for row in rows(whole.table) for v in row[:-1])
+    physical = data.count(b"\n") + (not data.endswith(b"\n"))
+    assert 1 + whole.blank_lines + whole.table.height + inside + len(whole.broken) == physical
+
+
 def test_quoted_newline_across_a_chunk_boundary(tmp_path: Path) -> None:
     head = "nom;adresse;tel\n" + "".join(f"n{i};a{i};06{i:08d}\n" for i in range(20))
     path = write(tmp_path / "f.csv", head + 'X;"1 rue\n2e étage\n75001 Paris";0612345678\nY;b;c\n')
@@ -315,10 +393,23 @@ def test_quoted_newline_across_a_chunk_boundary(tmp_path: Path) -> None:
         assert got.batches > 1
 
 
-def test_multiline_values_on_the_fast_path_keep_their_line_numbers(tmp_path: Path) -> None:
+def test_multiline_values_keep_their_line_numbers(tmp_path: Path) -> None:
     body = "".join(f'n{i};"a\nb";06{i:08d}\n' if i % 3 == 0 else f"n{i};a;0{i}\n" for i in range(9))
     got = read(write(tmp_path / "f.csv", "nom;adr;tel\n" + body))
     assert got.table[LINE].to_list() == [2, 4, 5, 6, 8, 9, 10, 12, 13]
+
+
+def test_large_file_default_chunks(tmp_path: Path) -> None:
+    lines = [f"{i};Nom {i};06{i:08d};{'x' * (i % 50)}" for i in range(40_000)]  # > 1 MiB
+    lines[30_000] = '30000;"Nom;0612345678;x'  # sniffing reads only the first MiB
+    path = write(tmp_path / "f.csv", "id;nom;tel;note\n" + "\n".join(lines) + "\n")
+    info = files.sniff(path)
+    assert (info.separator, info.has_header) == (";", True)
+    got = read(path, info, batch_rows=15_000)
+    assert got.batches == 3
+    assert got.table.height == 39_999
+    assert got.broken == [BrokenRow(30_002, "quoted field not closed within 100 lines")]
+    assert got.table.filter(pl.col("id") == "30001")[LINE].to_list() == [30_003]
 
 
 def test_header_only_file_gives_one_empty_batch(tmp_path: Path) -> None:
@@ -516,6 +607,9 @@ def test_missing_directory_and_unreadable_inputs(tmp_path: Path) -> None:
         files.sniff(tmp_path / "nope.csv")
     with pytest.raises(UsageError, match="directory"):
         files.sniff(tmp_path)
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(UsageError, match="not a regular file"):
+        files.sniff(tmp_path / "pipe")
     locked = write(tmp_path / "locked.csv", "a;b\n")
     locked.chmod(0)
     try:
@@ -578,6 +672,17 @@ def test_each_output_format(tmp_path: Path, suffix: str) -> None:
         assert out.read_bytes().startswith(b"nom;tel;permis_line\n")  # ';', no BOM, header
     got = read(out, back)
     assert got.table["nom"].to_list() == TABLE["nom"].to_list()
+
+
+def test_nested_parquet_values_are_written_as_json_text(tmp_path: Path) -> None:
+    table = pl.DataFrame({"tel": ["0612345678"], "tags": [["a", "é"]], "s": [{"x": 1}]})
+    for suffix in (".csv", ".xlsx"):
+        out = tmp_path / f"o{suffix}"
+        with files.open_writer(
+            out, table.columns, files.FileInfo(FileFormat.PARQUET, "utf-8", ";", True)
+        ) as w:
+            w.write(table)
+        assert rows(read(out).table)[0][1:3] == ('["a", "é"]', '{"x": 1}')
 
 
 def test_empty_output_still_has_a_header(tmp_path: Path) -> None:

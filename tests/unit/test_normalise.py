@@ -258,7 +258,9 @@ def test_french_forms_never_reach_the_library(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(normalise, "parse_phone", spy)
     rng = random.Random(5)
-    texts = [_french_form(_french_nsn(rng), rng, dress=False) for _ in range(5_000)]
+    texts: list[str | None] = [
+        _french_form(_french_nsn(rng), rng, dress=False) for _ in range(5_000)
+    ]
     texts += ["", "  ", "abc", "06 12 34 56", "06 12 34 56 78 x12", "+33 6 12 34 56 78 9", None]
     frame = normalise_phones(pl.Series(texts, dtype=pl.Utf8))
     assert calls == []

@@ -26,6 +26,7 @@ quote inside an unquoted field is text), ``""`` inside a quoted field is one quo
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import mmap
@@ -47,9 +48,12 @@ QUOTE = '"'
 BOM = codecs.BOM_UTF8
 LEGACY_ENCODINGS = ("cp1252", "latin-1")
 LINE = "permis_line"
-MAX_REPAIRED_LINES = 64
+UTF8_WINDOW = 1 << 16
+MAX_ODD_LINES = 64  # beyond 64 lines of the other encoding, one every 512 bytes or more often:
+ODD_LINE_SPACING = 512  # decode the chunk the other way round (same result, faster)
 INCOMPLETE = "quoted field not closed"
 BLANK_VALUE = r"^[ \t]*$"
+CR_STAND_IN = "\uffff"  # a noncharacter
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ codecs.register_error("permis.latin1", _latin1_fallback)
 _UTF8_PAIR = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
 _NOT_CONTINUATION = bytes(range(0x80)) + bytes(range(0xC0, 0x100))
 _CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+_LATIN = re.compile("[\x00-\x7f\u00a0-\u024f\u2000-\u206f\u20ac\u2122]*")
 
 
 def legacy_text(raw: bytes) -> str:
@@ -95,22 +100,28 @@ def legacy_text(raw: bytes) -> str:
 def to_utf8(raw: bytes, legacy: bool) -> bytes:
     """``raw`` as UTF-8, line by line: valid UTF-8 lines unchanged, the others read as cp1252.
 
-    ``legacy`` (the file was sniffed as cp1252/Latin-1) only picks the faster strategy: both give
-    the same bytes.
+    ``legacy`` (the file was sniffed as cp1252/Latin-1) only picks the first strategy tried:
+    both give the same bytes, and each hands over to the other when the chunk proves to be
+    mostly of the other kind.
     """
     if raw.isascii():
         return raw
-    if legacy:
-        return _from_legacy(raw)
-    bad = _first_invalid(raw, 0)
-    return raw if bad is None else _repair(raw, bad)
+    return _from_legacy(raw, switch=True) if legacy else _repair(raw, switch=True)
 
 
 def _first_invalid(raw: bytes, start: int) -> int | None:
-    try:
-        codecs.utf_8_decode(memoryview(raw)[start:], "strict", True)
-    except UnicodeDecodeError as error:
-        return start + error.start
+    """Where the first invalid UTF-8 sequence from ``start`` is (None: there is none).
+
+    Decoded a window at a time: decoding the whole rest each time would be quadratic."""
+    view = memoryview(raw)
+    while start < len(raw):
+        try:
+            _, used = codecs.utf_8_decode(view[start : start + UTF8_WINDOW], "strict", False)
+        except UnicodeDecodeError as error:
+            return start + error.start
+        if not used:  # an incomplete sequence at the very end
+            return start
+        start += used
     return None
 
 
@@ -120,37 +131,56 @@ def _line_around(raw: bytes, floor: int, at: int) -> tuple[int, int]:
     return start, len(raw) if end < 0 else end
 
 
-def _repair(raw: bytes, bad: int | None) -> bytes:
-    """A mostly UTF-8 chunk: re-read each invalid line as cp1252 (many: switch strategy)."""
+def _dense(count: int, position: int) -> bool:
+    """Many odd lines, close together: the chunk is mostly of the other kind."""
+    return count > MAX_ODD_LINES and position < count * ODD_LINE_SPACING
+
+
+def _repair(raw: bytes, switch: bool) -> bytes:
+    """A mostly UTF-8 chunk: re-read each invalid line as cp1252."""
     parts: list[bytes] = []
     pos = repaired = 0
+    bad = _first_invalid(raw, 0)
     while bad is not None:
         repaired += 1
-        if repaired > MAX_REPAIRED_LINES:
-            return _from_legacy(raw)
+        if switch and _dense(repaired, bad):
+            return _from_legacy(raw, switch=False)
         start, end = _line_around(raw, pos, bad)
         parts += [raw[pos:start], legacy_text(raw[start:end]).encode()]
         pos = end
         bad = _first_invalid(raw, pos)
     parts.append(raw[pos:])
-    return b"".join(parts)
+    return b"".join(parts) if repaired else raw
 
 
-def _from_legacy(raw: bytes) -> bytes:
-    """A mostly cp1252 chunk: keep as UTF-8 the lines that are valid UTF-8 with non-ASCII."""
+def _latin_utf8(line: bytes) -> bool:
+    """Valid UTF-8 decoding to Latin text: cp1252 bytes that happen to be valid UTF-8 (``é’’``
+    is E9 92 92, a CJK character in UTF-8) decode to something else."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return _LATIN.fullmatch(text) is not None
+
+
+def _from_legacy(raw: bytes, switch: bool) -> bytes:
+    """A mostly cp1252 chunk: keep as UTF-8 the lines that are UTF-8 Latin text with non-ASCII.
+
+    (In a mostly UTF-8 chunk, any valid UTF-8 line is UTF-8: :func:`_repair`.)"""
     if not raw.translate(None, _NOT_CONTINUATION):  # no byte can continue a UTF-8 sequence
         return legacy_text(raw).encode()
     parts: list[bytes] = []
-    pos = checked = 0
+    pos = checked = kept = 0
     for match in _UTF8_PAIR.finditer(raw):
         if match.start() < checked:
             continue
         start, end = _line_around(raw, pos, match.start())
         checked = end
-        try:
-            raw[start:end].decode("utf-8")
-        except UnicodeDecodeError:
+        if not _latin_utf8(raw[start:end]):
             continue
+        kept += 1
+        if switch and _dense(kept, start):
+            return _repair(raw, switch=False)
         parts += [legacy_text(raw[pos:start]).encode(), raw[start:end]]
         pos = end
     parts.append(legacy_text(raw[pos:]).encode())
@@ -247,7 +277,10 @@ def unique_names(header: list[str | None], width: int) -> list[str]:
 
 
 class _Feed:
-    """Lines for ``csv.reader``, remembering how many it took and whether it wanted more."""
+    """Lines for ``csv.reader``, remembering how many it took and whether it wanted more.
+
+    A ``\r`` inside a line is text (Polars reads it so), not a line break as ``csv`` would have
+    it: it goes through as ``CR_STAND_IN``."""
 
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
@@ -262,7 +295,7 @@ class _Feed:
             self.exhausted = True
             raise StopIteration
         self.used += 1
-        return self.lines[self.used - 1] + "\n"
+        return self.lines[self.used - 1].replace("\r", CR_STAND_IN) + "\n"
 
 
 @dataclass(frozen=True)
@@ -293,7 +326,8 @@ class Dialect:
         return f"{sep}{QUOTE}" not in re.sub(self.clean_field, sep * 2, wrapped)
 
     def parse_record(self, lines: list[str]) -> tuple[int, list[str] | None, str]:
-        """One record from ``lines[0]`` on: (lines used, fields or None, why not)."""
+        """One record from ``lines[0]`` on (lines without their line break): (lines used,
+        fields or None, why not)."""
         feed = _Feed(lines)
         reader = csv.reader(feed, delimiter=self.separator, quotechar=QUOTE, strict=False)
         try:
@@ -302,10 +336,9 @@ class Dialect:
             return max(feed.used, 1), None, "unreadable record"
         if feed.exhausted:
             return feed.used, None, INCOMPLETE
-        text = "\n".join(lines[: feed.used]).removesuffix("\r")
-        if not self.is_clean(text):
+        if not self.is_clean("\n".join(lines[: feed.used])):
             return feed.used, None, "text after a closing quote"
-        return feed.used, fields, ""
+        return feed.used, [f.replace(CR_STAND_IN, "\r") for f in fields], ""
 
 
 def count_fields_reason(found: int, width: int) -> str:
@@ -371,42 +404,66 @@ def _all_full(data: bytes, table: pl.DataFrame, dialect: Dialect) -> bool:
     return data.count(dialect.separator.encode()) - inside == (dialect.width - 1) * table.height
 
 
-def _fast(data: bytes, dialect: Dialect, base: int, nlines: int) -> Parsed | None:
-    """The whole chunk through Polars, kept only when it provably read every line as a row
-    (or as part of a row, for values with newlines)."""
+def _strict(data: bytes, dialect: Dialect) -> pl.DataFrame | None:
+    """The chunk through Polars; None when Polars refuses it (a row with too many fields, a
+    badly quoted field, not UTF-8)."""
     try:
-        table = _polars(data, dialect)
+        return _polars(data, dialect)
     except pl.exceptions.PolarsError:
         return None
+
+
+def _proven(
+    table: pl.DataFrame, data: bytes, dialect: Dialect, base: int, nlines: int
+) -> Parsed | None:
+    """``table`` (Polars' reading of the whole chunk) when it provably holds every line as one
+    row; None otherwise. (Values with newlines take the slow path: Polars is lenient with a
+    stray quote there, and would let it swallow the next lines into one value.)"""
     rows = table.height
-    if rows == 0 or rows > nlines or not _all_full(data, table, dialect):
+    if rows == 0 or rows != nlines or not _all_full(data, table, dialect):
         return None
-    first = pl.int_range(base + 1, base + 1 + rows, dtype=pl.Int64, eager=True)
-    if rows == nlines:
-        return _finish(table, first)
-    newlines = _count_in_values(table, "\n")
-    most = newlines.max()
-    if not isinstance(most, int) or most >= MAX_RECORD_LINES:
-        return None
-    if rows + int(newlines.sum()) != nlines:
-        return None
-    return _finish(table, first + newlines.cum_sum().shift(1, fill_value=0).cast(pl.Int64))
+    return _finish(table, pl.int_range(base + 1, base + 1 + rows, dtype=pl.Int64, eager=True))
 
 
-def _lines(data: bytes) -> pl.Series:
-    """The chunk's physical lines (``\\r`` kept), as a Polars string Series."""
-    lines = pl.Series("text", [data], dtype=pl.Binary).cast(pl.String).str.split("\n").explode()
-    return lines.head(lines.len() - 1) if data.endswith(b"\n") else lines
+def _lines(data: bytes, nlines: int) -> pl.Series | None:
+    """The chunk's physical lines without their line break (``\n`` after any ``\r``); None
+    when the chunk is not UTF-8.
+
+    Polars reads them as a one-column CSV (no quotes, a separator absent from the chunk): that
+    is parallel and 3x faster than splitting, and drops the ``\r`` of ``\r\n``."""
+    if b"\x00" not in data:
+        with contextlib.suppress(pl.exceptions.PolarsError):
+            lines = pl.read_csv(
+                data,
+                has_header=False,
+                separator="\x00",
+                quote_char=None,
+                schema={"text": pl.String},
+                infer_schema=False,
+                empty_string_is_null=False,
+                raise_if_empty=False,
+            ).to_series()
+            if lines.len() == nlines:
+                return lines.str.strip_chars_end("\r")
+    try:
+        text = pl.Series("text", [data], dtype=pl.Binary).cast(pl.String)
+    except pl.exceptions.PolarsError:
+        return None
+    lines = text.str.split("\n").explode()
+    lines = lines.head(lines.len() - 1) if data.endswith(b"\n") else lines
+    return lines.str.strip_chars_end("\r")
 
 
 def _classify(lines: pl.Series, dialect: Dialect) -> pl.DataFrame:
-    """Per line: blank, open (a quoted field it does not close) and its field count."""
+    """Per line: blank; its field count; open: a field starts with a quote the line does not
+    close, or the line holds a ``\r`` (Polars is not consistent with those): read in Python."""
     sep, s = dialect.separator, dialect.sep
-    frame = pl.DataFrame({"st": lines.str.strip_suffix("\r")}).with_row_index("idx")
+    frame = pl.DataFrame({"st": lines}).with_row_index("idx")
     shape = frame.select(
         "idx",
-        blank=pl.col("st").str.contains(f"^[ \\t{s}]*$"),
+        blank=pl.col("st").str.contains(f"^[ \t{s}]*$"),
         quoted=pl.col("st").str.contains(QUOTE, literal=True),
+        cr=pl.col("st").str.contains("\r", literal=True),
         fields=pl.col("st").str.count_matches(sep, literal=True) + 1,
     )
     quoted = frame.filter(shape["quoted"])
@@ -420,7 +477,9 @@ def _classify(lines: pl.Series, dialect: Dialect) -> pl.DataFrame:
     )
     fields = shape["fields"].scatter(inner["idx"], inner["fields"])
     open_ = pl.repeat(False, frame.height, eager=True).scatter(inner["idx"], inner["open"])
-    return shape.select("idx", "blank").with_columns(fields.alias("fields"), open_.alias("open"))
+    return shape.select("idx", "blank").with_columns(
+        fields.alias("fields"), (open_ | shape["cr"]).alias("open")
+    )
 
 
 @dataclass
@@ -445,9 +504,29 @@ def _open_reason(why: str, fields: list[str] | None, used: int, window: int, wid
     return why or count_fields_reason(len(fields or []), width)
 
 
+def _as_polars_reads(line: str, dialect: Dialect, newline: bool) -> tuple[int, list[str]] | None:
+    """A line Python's ``csv`` cannot read as a record, as the fast path would have read it:
+    Polars tolerates some quoting that ``csv`` refuses (``""x""``), and the same line must give
+    the same row whichever path reads it. None when Polars does not read it as one full row."""
+    if "\r" in line:
+        return None
+    try:
+        table = _polars(line.encode() + (b"\n" if newline else b""), dialect)
+    except pl.exceptions.PolarsError:
+        return None
+    if table.height != 1:
+        return None
+    values = [str(v) for v in table.row(0)]
+    inside = sum(v.count(dialect.separator) for v in values)
+    if line.count(dialect.separator) - inside != dialect.width - 1:  # Polars filled a short row
+        return None
+    return 1, values
+
+
 def _read_open(
-    lines: pl.Series, starts: list[int], dialect: Dialect, base: int, last: bool
+    lines: pl.Series, starts: list[int], dialect: Dialect, base: int, last: bool | None
 ) -> _Records:
+    """``last``: the chunk ends the file (None: and its last line has no newline)."""
     found = _Records([], [], [], lines.len())
     free = 0
     for start in starts:
@@ -455,10 +534,14 @@ def _read_open(
             continue
         window = lines.slice(start, MAX_RECORD_LINES).to_list()
         used, fields, why = dialect.parse_record(window)
-        if why == INCOMPLETE and not last and len(window) < MAX_RECORD_LINES:
+        reason = _open_reason(why, fields, used, len(window), dialect.width)
+        newline = last is not None or start < lines.len() - 1
+        lenient = _as_polars_reads(window[0], dialect, newline) if reason else None
+        if lenient is not None:  # as the fast path would have read it
+            (used, fields), reason = lenient, ""
+        elif why == INCOMPLETE and last is False and len(window) < MAX_RECORD_LINES:
             found.stop = start
             break
-        reason = _open_reason(why, fields, used, len(window), dialect.width)
         if reason or fields is None:
             found.broken.append(BrokenRow(base + start + 1, reason))
             continue
@@ -506,8 +589,13 @@ def _good_table(
     return _python_table(texts.to_list(), numbers.to_list(), dialect, broken)
 
 
-def _slow(data: bytes, dialect: Dialect, base: int, last: bool) -> tuple[Parsed, int]:
-    lines = _lines(data)
+def _slow(
+    lines: pl.Series, aligned: pl.DataFrame | None, dialect: Dialect, base: int, last: bool | None
+) -> tuple[Parsed, int]:
+    """Line by line, vectorised; only lines opening a quoted field are read in Python.
+
+    ``aligned`` is Polars' reading of the chunk when it has one row per line: its rows for the
+    good lines are right, so they are kept instead of reading those lines again."""
     shape = _classify(lines, dialect)
     found = _read_open(lines, shape.filter("open")["idx"].to_list(), dialect, base, last)
     idx = shape["idx"]
@@ -522,12 +610,18 @@ def _slow(data: bytes, dialect: Dialect, base: int, last: bool) -> tuple[Parsed,
         for i, n in ragged.select("idx", "fields").iter_rows()
     ]
     numbers = (idx.filter(good).cast(pl.Int64) + base + 1).alias(LINE)
-    table = _good_table(lines.filter(good), numbers, dialect, broken)
+    if aligned is not None:
+        table = aligned.filter(good).with_columns(numbers)
+    else:
+        table = _good_table(lines.filter(good), numbers, dialect, broken)
     if found.rows:
         records = _rows_table([(base + i + 1, f) for i, f in found.rows], dialect)
         table = pl.concat([table, records]).sort(LINE)
     broken.sort(key=lambda b: b.line)
-    return Parsed(table, broken, int((keep & shape["blank"]).sum())), found.stop
+    parsed = _finish(table.drop(LINE), table[LINE])  # rows of empty quoted fields are blank too
+    parsed.broken = broken
+    parsed.blank_lines += int((keep & shape["blank"]).sum())
+    return parsed, found.stop
 
 
 def _count_lines(data: bytes) -> int:
@@ -538,25 +632,48 @@ def is_blank(line: str, separator: str) -> bool:
     return not line.replace(separator, "").strip(" \t\r")
 
 
-def parse_chunk(
-    raw: bytes, legacy: bool, dialect: Dialect, base: int, last: bool
-) -> tuple[Parsed, int, int]:
-    """The records of ``raw`` (whole lines; line ``base + 1`` first): what was read, how many
-    lines were used (fewer than all when a record goes on in the next chunk), how many lines.
+def _lone_cr(data: bytes) -> bool:
+    """A ``\r`` that is not part of ``\r\n``: Polars drops it at the end of any field (Python's
+    ``csv`` ends the line there), so such chunks take the slow path, which keeps it as text
+    (``\r\r\n`` ends a line, as ``\r\n`` does)."""
+    return b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
 
-    A UTF-8 file is validated only when Polars refuses the chunk (it checks UTF-8 itself)."""
+
+def _attempt(
+    data: bytes, dialect: Dialect, base: int, nlines: int, fast: bool
+) -> tuple[Parsed | None, pl.DataFrame | None, pl.Series | None]:
+    """The proven fast reading, else what the slow path needs (lines None: not UTF-8)."""
+    table = _strict(data, dialect) if fast and not _lone_cr(data) else None
+    quick = None if table is None else _proven(table, data, dialect, base, nlines)
+    return quick, table, None if quick is not None else _lines(data, nlines)
+
+
+def parse_chunk(
+    raw: bytes, legacy: bool, dialect: Dialect, base: int, last: bool, fast: bool = True
+) -> tuple[Parsed, int, int, bool]:
+    """The records of ``raw`` (whole lines; line ``base + 1`` first): what was read, how many
+    lines were used (fewer than all when a record goes on in the next chunk), how many lines
+    there are, and whether to try the fast path on the next chunk.
+
+    ``fast=False`` skips the fast path (Polars refused the previous chunk). A UTF-8 file is
+    validated only when Polars refuses the chunk (it checks UTF-8 itself)."""
     nlines = _count_lines(raw)
     if not nlines:
-        return Parsed(dialect.empty(), [], 0), 0, 0
-    data = to_utf8(raw, legacy) if legacy else raw
-    fast = _fast(data, dialect, base, nlines)
-    if fast is None and not legacy:
-        data = to_utf8(raw, legacy)
-        fast = None if data is raw else _fast(data, dialect, base, nlines)
-    if fast is not None:
-        return fast, nlines, nlines
-    parsed, done = _slow(data, dialect, base, last)
-    return parsed, done, nlines
+        return Parsed(dialect.empty(), [], 0), 0, 0, True
+    quick, table, lines = _attempt(
+        to_utf8(raw, legacy) if legacy else raw, dialect, base, nlines, fast
+    )
+    if quick is None and lines is None:  # not UTF-8: read the odd lines as cp1252, again
+        quick, table, lines = _attempt(to_utf8(raw, legacy), dialect, base, nlines, fast)
+    if quick is not None:
+        return quick, nlines, nlines, True
+    if lines is None:  # pragma: no cover - to_utf8 returns UTF-8
+        raise ValueError("the chunk is not UTF-8 after decoding")
+    aligned = table if table is not None and table.height == nlines else None
+    open_end = None if last and not raw.endswith(b"\n") else last
+    parsed, done = _slow(lines, aligned, dialect, base, open_end)
+    retry = table is not None or not (parsed.broken or parsed.blank_lines)
+    return parsed, done, nlines, retry
 
 
 # ---------------------------------------------------------------------------------------------
@@ -614,7 +731,8 @@ class _Start:
 
 def _start(view: mmap.mmap, separator: str, legacy: bool, has_header: bool) -> _Start:
     begin = len(BOM) if view[: len(BOM)] == BOM else 0
-    lines = to_utf8(view[begin : _cut(view, begin, SAMPLE_BYTES)], legacy).decode().split("\n")
+    text = to_utf8(view[begin : _cut(view, begin, SAMPLE_BYTES)], legacy).decode()
+    lines = [line.rstrip("\r") for line in text.split("\n")]
     blank = used = 0
     header: list[str] = []
     if has_header:
@@ -634,11 +752,13 @@ def _start(view: mmap.mmap, separator: str, legacy: bool, has_header: bool) -> _
 
 def _chunks(view: mmap.mmap, start: _Start, legacy: bool, chunk_bytes: int) -> Iterator[Parsed]:
     pos, line, size, floor = start.offset, start.line, len(view), 0
-    blank, yielded = start.blank_lines, False
+    blank, yielded, clean = start.blank_lines, False, True
     while pos < size:
         end = _cut(view, pos, chunk_bytes, floor)
         raw = view[pos:end]
-        parsed, done, total = parse_chunk(raw, legacy, start.dialect, line, end >= size)
+        parsed, done, total, clean = parse_chunk(
+            raw, legacy, start.dialect, line, end >= size, fast=clean
+        )
         parsed.blank_lines, blank = parsed.blank_lines + blank, 0
         yield parsed
         yielded = True

@@ -31,6 +31,7 @@ Design choices:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -292,8 +293,13 @@ def _parquet_file(path: Path) -> Any:
 
 
 def _with_line(table: pl.DataFrame, first: int) -> pl.DataFrame:
+    """``table`` numbered from ``first``; a ``permis_line`` it had (a file Permis wrote) is
+    kept as ``permis_line_previous``."""
     if LINE in table.columns:
-        table = table.rename({LINE: _csv.unique_names([LINE], 1)[0]})
+        previous = f"{LINE}_previous"
+        while previous in table.columns:
+            previous += "_"
+        table = table.rename({LINE: previous})
     lines = pl.int_range(first, first + table.height, dtype=pl.Int64, eager=True)
     return table.with_columns(lines.alias(LINE))
 
@@ -553,6 +559,22 @@ class Writer:
         return pl.DataFrame(schema=dict.fromkeys(self.columns, pl.String))
 
 
+def _flat(frame: pl.DataFrame) -> pl.DataFrame:
+    """Nested values (lists, structs from a Parquet input) as JSON text: cells are flat."""
+    nested = [c for c, dtype in frame.schema.items() if dtype.is_nested()]
+    return frame.with_columns(
+        pl.Series(
+            c,
+            [
+                None if v is None else json.dumps(v, default=str, ensure_ascii=False)
+                for v in frame[c].to_list()
+            ],
+            dtype=pl.String,
+        )
+        for c in nested
+    )
+
+
 class _CsvWriter(Writer):
     def __init__(self, path: Path, columns: list[str], separator: str, bom: bool) -> None:
         super().__init__(path, columns)
@@ -562,7 +584,7 @@ class _CsvWriter(Writer):
             self._handle.write(_csv.BOM)
 
     def _write(self, frame: pl.DataFrame) -> None:
-        frame.write_csv(self._handle, separator=self.separator, include_header=self._header)
+        _flat(frame).write_csv(self._handle, separator=self.separator, include_header=self._header)
         self._header = False
 
     def _finish(self) -> None:
@@ -606,7 +628,7 @@ class _XlsxWriter(Writer):
                 f"{self.path}: an XLSX sheet holds at most {XLSX_MAX_ROWS - 1:,} rows;"
                 " write a .csv or .parquet file instead"
             )
-        self._frames.append(frame)
+        self._frames.append(_flat(frame))
 
     def _finish(self) -> None:
         table = pl.concat(self._frames) if self._frames else self._empty()

@@ -71,6 +71,8 @@ _REMOVED: Final = {  # the (0) first: ``leftmost`` prefers the first of the patt
 _FAST_CODES: Final = ("33", *sorted({str(cc) for cc in OVERSEAS_PREFIXES.values()}), "508")
 _NATIONAL: Final = r"^0?[1-9]\d{8}$"  # 0 + 9 digits, or the 9 digits without the trunk 0
 _INTERNATIONAL: Final = f"^00(?:{'|'.join(_FAST_CODES)})0?[1-9]\\d{{8}}$"
+"""+cc and 9 digits, maybe after a 0 that ``phonenumbers.parse`` drops: no general description
+of these codes holds a number starting with 0, so a 0 before 9 digits is the national prefix."""
 _NSN: Final = 9
 _CODES: Final = (33, *OVERSEAS_CODES)
 _TYPES: Final = (
@@ -96,13 +98,15 @@ def normalise_phones(raw: pl.Series, default_region: str = "FR") -> pl.DataFrame
         raise UsageError(f"unknown default region {default_region!r}")
     text = raw.cast(pl.Utf8).rename("raw")
     frame = _first_pass(text, region in NATIONAL_REGIONS)
-    columns = {name: frame[name] for name in COLUMNS}
-    rows = (frame["todo"] == _OVERSEAS).arg_true()
-    if len(rows):
-        _scatter(columns, rows, _overseas(frame["k"].gather(rows)))
-    rows = (frame["todo"] == _LIBRARY).arg_true()
-    if len(rows):
-        _scatter(columns, rows, _library(frame["raw"].gather(rows), region))
+    overseas = (frame["todo"] == _OVERSEAS).arg_true()
+    library = (frame["todo"] == _LIBRARY).arg_true()
+    digits, texts = frame["k"].gather(overseas), frame["raw"].gather(library)
+    columns = {name: frame.drop_in_place(name) for name in COLUMNS}  # owned: scattered in place
+    del frame
+    if len(overseas):
+        _scatter(columns, overseas, _overseas(digits))
+    if len(library):
+        _scatter(columns, library, _library(texts, region))
     return pl.DataFrame(columns)
 
 
@@ -115,8 +119,9 @@ def _first_pass(text: pl.Series, national: bool) -> pl.DataFrame:
         nulls = (pl.lit(None, pl.Utf8).alias(name) for name in COLUMNS)
         return pl.DataFrame({"raw": text}).select(raw, todo, *nulls, k=pl.lit(None, pl.Utf8))
     digits = raw.str.replace_many(_REMOVED, leftmost=True)
-    fr_general, fr_types = _region_patterns("FR")
-    valid = (pl.col("todo") == _DONE) & nsn.str.contains(fr_general) & nsn.str.contains(fr_types)
+    # every nsn here is [1-9] + 8 digits: a general description saying just that is implied
+    patterns = [p for p in _region_patterns("FR") if p != _anchored([r"[1-9]\d{8}"])]
+    valid = pl.all_horizontal(pl.col("todo") == _DONE, *(nsn.str.contains(p) for p in patterns))
     return (
         pl.LazyFrame({"raw": text})
         .with_columns(
@@ -142,6 +147,7 @@ def _todo() -> pl.Expr:
     raw, k, nsn = pl.col("raw"), pl.col("k"), pl.col("nsn")
     shaped = raw.str.contains(_SHAPE).fill_null(False)
     odd = (raw.str.len_chars() > _MAX_INPUT) | raw.str.contains(_ODD_TRUNK)
+    # 8: special rates, metropolitan from everywhere; else overseas when it may be
     national = pl.when(nsn.str.starts_with("8") | ~nsn.str.contains(_overseas_pattern()))
     international = pl.when(k.str.starts_with("0033"))
     return (
@@ -149,7 +155,7 @@ def _todo() -> pl.Expr:
         .then(_INVALID)
         .when(odd)
         .then(_LIBRARY)
-        .when(k.str.contains(_NATIONAL))  # 8: special rates, metropolitan from everywhere
+        .when(k.str.contains(_NATIONAL))
         .then(national.then(_DONE).otherwise(_OVERSEAS))
         .when(k.str.contains(_INTERNATIONAL))
         .then(international.then(_DONE).otherwise(_OVERSEAS))
@@ -161,10 +167,23 @@ def _todo() -> pl.Expr:
 
 
 def _overseas(digits: pl.Series) -> pl.DataFrame:
-    """Numbers that may be overseas: the calling code as written, else routed like ``contact``."""
-    k, nsn = pl.col("k"), pl.col("nsn")
-    found = [pl.col(str(cc)).is_not_null() for cc in OVERSEAS_CODES]
-    routed = pl.when(pl.sum_horizontal(found) <= 1).then(
+    """Numbers that may be overseas: the calling code as written, else routed like ``contact``;
+    then each calling code's patterns on its own rows only."""
+    k, nsn, code = pl.col("k"), pl.col("nsn"), pl.col("code")
+    table = {prefix: str(cc) for prefix, cc in OVERSEAS_PREFIXES.items()}
+    frame = (
+        digits.to_frame()
+        .with_row_index("row")
+        .with_columns(nsn=k.str.slice(-_NSN))
+        .with_columns(
+            code=pl.coalesce(
+                pl.when(k.str.starts_with("00")).then(k.str.slice(2, 3)),
+                nsn.str.slice(0, 3).replace_strict(table, default=None, return_dtype=pl.Utf8),
+            )
+        )
+    )
+    found = [_country(cc, nsn).is_not_null() for cc in OVERSEAS_CODES]
+    routed = pl.when(pl.sum_horizontal(found) <= 1).then(  # null when ambiguous
         pl.coalesce(
             *(
                 pl.when(f).then(pl.lit(str(cc)))
@@ -172,27 +191,23 @@ def _overseas(digits: pl.Series) -> pl.DataFrame:
             ),
             pl.lit("33"),
         )
-    )  # null when ambiguous
-    table = {prefix: str(cc) for prefix, cc in OVERSEAS_PREFIXES.items()}
-    written = pl.when(k.str.starts_with("00")).then(k.str.slice(2, 3))
-    listed = nsn.str.slice(0, 3).replace_strict(table, default=None, return_dtype=pl.Utf8)
-    code = pl.coalesce(written, listed, routed)
-    countries = pl.coalesce(*(pl.when(code == str(cc)).then(pl.col(str(cc))) for cc in _CODES))
+    )
+    frame = pl.concat(
+        [frame.filter(code.is_not_null()), frame.filter(code.is_null()).with_columns(code=routed)]
+    )
+    parts = [
+        part.with_columns(country=_country(int(cc), nsn) if cc else pl.lit(None, pl.Utf8))
+        for (cc,), part in frame.partition_by("code", as_dict=True).items()
+    ]
+    country = pl.col("country")
     return (
-        digits.to_frame()
-        .with_columns(nsn=k.str.slice(-_NSN))
-        .with_columns(_country(cc, nsn).alias(str(cc)) for cc in _CODES)
-        .with_columns(code=code, country=countries)
+        pl.concat(parts)
+        .sort("row")
         .select(
-            pl.when(pl.col("country").is_not_null())
-            .then("+" + pl.col("code") + nsn)
-            .alias("contact"),
-            pl.col("country"),
-            pl.when(pl.col("country") == "FR")
-            .then(pl.lit(METROPOLE))
-            .otherwise(pl.col("country"))
-            .alias("region"),
-            pl.col("country").replace_strict(FRENCH_PLAN_ZONES, default=None).alias("timezones"),
+            pl.when(country.is_not_null()).then("+" + code + nsn).alias("contact"),
+            country,
+            pl.when(country == "FR").then(pl.lit(METROPOLE)).otherwise(country).alias("region"),
+            country.replace_strict(FRENCH_PLAN_ZONES, default=None).alias("timezones"),
         )
     )
 
