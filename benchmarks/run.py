@@ -212,6 +212,8 @@ def write(rows: list[tuple[str, str, str]], sections: list[str]) -> None:
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {platform.node()}, {os.cpu_count()} cores, {cpu}, "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
+        f"- load average when written: {' / '.join(f'{v:.1f}' for v in os.getloadavg())}"
+        " (1 / 5 / 15 min; other work on the machine inflates the figures)",
         "",
         "| what | median / p95 / p99 | bar |",
         "|---|---|---|",

@@ -19,10 +19,10 @@ import argparse
 import json
 import os
 import random
-import resource
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -185,15 +185,19 @@ def build_register(url: str, numbers: pl.Series, facts: int, attempts: int) -> N
 
 
 def _timed_process(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (GiB) of one process, its stdout."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - start
-    if done.returncode not in (0, 1):
-        raise RuntimeError(f"{args[1]} failed: {done.stderr.strip()[-500:]}")
-    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    return seconds, peak / 1024 / 1024, done.stdout
+    """Wall seconds, peak RSS (GiB) of this one process (``wait4``), its stdout."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode not in (0, 1):
+            tail = err.read().decode(errors="replace").strip()[-500:]
+            raise RuntimeError(f"{args[1]} failed: {tail}")
+        return seconds, usage.ru_maxrss / 1024 / 1024, out.read().decode()
 
 
 def row_by_row(url: str, path: Path, sample: int) -> float:

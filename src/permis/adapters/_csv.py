@@ -29,7 +29,7 @@ import codecs
 import contextlib
 import csv
 import io
-import mmap
+import os
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -51,6 +51,7 @@ LINE = "permis_line"
 UTF8_WINDOW = 1 << 16
 MAX_ODD_LINES = 64  # beyond 64 lines of the other encoding, one every 512 bytes or more often:
 ODD_LINE_SPACING = 512  # decode the chunk the other way round (same result, faster)
+LONG_LINE_STEP = 1 << 20
 INCOMPLETE = "quoted field not closed"
 BLANK_VALUE = r"^[ \t]*$"
 CR_STAND_IN = "\uffff"  # a noncharacter
@@ -681,23 +682,33 @@ def parse_chunk(
 # ---------------------------------------------------------------------------------------------
 
 
-def _cut(view: mmap.mmap, pos: int, want: int, floor: int = 0) -> int:
-    """The end of a chunk from ``pos``: just after a newline found after ``floor``, about
-    ``want`` bytes on (further when a line is longer)."""
-    size = len(view)
-    end = max(pos + want, floor)
-    if end >= size:
-        return size
-    newline = view.rfind(b"\n", max(pos, floor), end)
-    if newline < 0:
-        newline = view.find(b"\n", end)
-    return size if newline < 0 else newline + 1
+def _read_chunk(fd: int, pos: int, want: int, floor: int) -> tuple[bytes, bool]:
+    """The bytes from ``pos`` to just after a newline about ``want`` bytes on (and past
+    ``floor``; further when a line is longer), and whether they reach the end of the file.
+
+    ``os.pread`` rather than ``mmap``: a file truncated while it is read must not kill the
+    process (SIGBUS)."""
+    size = max(pos + want, floor) - pos
+    data = os.pread(fd, size, pos)
+    if len(data) < size:
+        return data, True
+    parts, cut = [data], data.rfind(b"\n", max(floor - pos, 0))
+    while cut < 0:  # a line longer than the chunk
+        more = os.pread(fd, LONG_LINE_STEP, pos + sum(map(len, parts)))
+        if not more:
+            return b"".join(parts), True
+        newline = more.find(b"\n")
+        if newline >= 0:
+            parts.append(more[: newline + 1])
+            return b"".join(parts), False
+        parts.append(more)
+    return data[: cut + 1], False
 
 
-def _skip_lines(view: mmap.mmap, pos: int, count: int) -> int:
+def _skip_lines(data: bytes, pos: int, count: int) -> int:
     for _ in range(count):
-        newline = view.find(b"\n", pos)
-        pos = len(view) if newline < 0 else newline + 1
+        newline = data.find(b"\n", pos)
+        pos = len(data) if newline < 0 else newline + 1
     return pos
 
 
@@ -729,10 +740,10 @@ class _Start:
     blank_lines: int
 
 
-def _start(view: mmap.mmap, separator: str, legacy: bool, has_header: bool) -> _Start:
-    begin = len(BOM) if view[: len(BOM)] == BOM else 0
-    text = to_utf8(view[begin : _cut(view, begin, SAMPLE_BYTES)], legacy).decode()
-    lines = [line.rstrip("\r") for line in text.split("\n")]
+def _start(fd: int, separator: str, legacy: bool, has_header: bool) -> _Start:
+    sample, _ = _read_chunk(fd, 0, SAMPLE_BYTES, 0)
+    begin = len(BOM) if sample.startswith(BOM) else 0
+    lines = [line.rstrip("\r") for line in to_utf8(sample[begin:], legacy).decode().split("\n")]
     blank = used = 0
     header: list[str] = []
     if has_header:
@@ -746,26 +757,25 @@ def _start(view: mmap.mmap, separator: str, legacy: bool, has_header: bool) -> _
     rest = "\n".join(lines[blank + used :])
     counts = Counter(len(r) for r in sample_records(rest, separator, 1000))
     names = unique_names(list(header), _width(header, counts))
-    offset = _skip_lines(view, begin, blank + used)
+    offset = _skip_lines(sample, begin, blank + used)
     return _Start(Dialect(separator, tuple(names)), offset, blank + used, blank)
 
 
-def _chunks(view: mmap.mmap, start: _Start, legacy: bool, chunk_bytes: int) -> Iterator[Parsed]:
-    pos, line, size, floor = start.offset, start.line, len(view), 0
-    blank, yielded, clean = start.blank_lines, False, True
-    while pos < size:
-        end = _cut(view, pos, chunk_bytes, floor)
-        raw = view[pos:end]
-        parsed, done, total, clean = parse_chunk(
-            raw, legacy, start.dialect, line, end >= size, fast=clean
-        )
+def _chunks(fd: int, start: _Start, legacy: bool, chunk_bytes: int) -> Iterator[Parsed]:
+    pos, line, floor = start.offset, start.line, 0
+    blank, yielded, fast, end = start.blank_lines, False, True, False
+    while not end:
+        raw, end = _read_chunk(fd, pos, chunk_bytes, floor)
+        if not raw:
+            break
+        parsed, done, total, fast = parse_chunk(raw, legacy, start.dialect, line, end, fast)
         parsed.blank_lines, blank = parsed.blank_lines + blank, 0
         yield parsed
         yielded = True
         if done < total:  # a record goes on in the next bytes: read it again with them
-            pos, floor = pos + _start_of_last_lines(raw, total - done), end
+            pos, floor = pos + _start_of_last_lines(raw, total - done), pos + len(raw)
         else:
-            pos = end
+            pos += len(raw)
         line += done
     if blank or not yielded:
         yield Parsed(start.dialect.empty(), [], blank)
@@ -781,10 +791,5 @@ def read_chunks(
     except OSError as error:
         raise UsageError(f"cannot read {path}: {error.strerror or 'error'}") from None
     with handle:
-        try:
-            view = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except (ValueError, OSError):
-            raise UsageError(f"cannot read {path}: empty or not a regular file") from None
-        with view:
-            start = _start(view, separator, legacy, has_header)
-            yield from _chunks(view, start, legacy, max(chunk_bytes, 1))
+        start = _start(handle.fileno(), separator, legacy, has_header)
+        yield from _chunks(handle.fileno(), start, legacy, max(chunk_bytes, 1))

@@ -19,7 +19,7 @@ Design choices:
   (:class:`BrokenRow`: line and reason, never the content) and the number of blank lines (only
   spaces, tabs and separators; for XLSX empty rows). Rows read + broken rows = the records of the
   file. An unbalanced quote breaks one row, never the rest of the file (see ``_csv``).
-- **Streaming**: CSV is read through ``mmap`` in chunks of about 64 MiB cut after a newline; each
+- **Streaming**: CSV is read with ``os.pread`` in chunks of about 64 MiB cut after a newline; each
   chunk goes through Polars' CSV reader whole and falls back to per-line handling only when
   Polars' result cannot be proven right (``_csv`` explains the proof). Parquet is read by row
   groups (``iter_batches``); an XLSX sheet is read whole (Excel caps a sheet at 1,048,576 rows).
