@@ -283,3 +283,20 @@ def test_console_script_runs_as_a_process(empty_database_url: str, tmp_path: Pat
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("ALLOWED")
+
+
+def test_the_demo_tells_the_whole_story(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--database", str(tmp_path / "demo.db")]) == 0
+    out = capsys.readouterr().out
+    for expected in (
+        "OUTSIDE_HOURS",
+        "LEGAL_CAP",
+        "OBJECTION",
+        "PERSONAL_BUDGET",
+        "OPPOSITION_LIST_STALE",
+        "INVALID_CONTACT",
+        "5 rows: 1 allowed, 3 refused, 1 invalid",
+        "rejected line 2 (Martin): OBJECTION|LEGAL_CAP",
+        "hash chain intact",
+    ):
+        assert expected in out, expected

@@ -3,7 +3,8 @@
 Brand *Choucroute* prospects through its marketing department and three call centres (Lille,
 Tunis, Abidjan). A consumer, called by several of them, objects to customer service; from then on
 every one of them is refused. Along the way: calling hours with ``next_allowed_at``, the legal cap
-over all call centres, an overseas number, a personal budget and the audit chain.
+over all call centres, an overseas number, a personal budget, a campaign file scrubbed in bulk
+and the audit chain.
 """
 
 from __future__ import annotations
@@ -72,6 +73,35 @@ def _check(
     decision = app.gate.check(CheckQuery(contact, channel, t(at), processor=processor))
     who = f"[{processor}] " if processor else ""
     echo(who + decision_text(decision).replace("\n", "\n" + " " * len(who)))
+
+
+CAMPAIGN = (
+    "nom;prenom;telephone;ville\n"
+    "Martin;Sophie;06 12 34 56 78;Colmar\n"
+    "Dupont;Marc;+33 7 81 23 45 67;Lyon\n"
+    "Payet;Léa;0692 12 34 56;Saint-Denis\n"
+    '"Durand; fils";Paul;0033 6 98 76 54 32;Nantes\n'
+    "Bernard;Anne;06 12;Metz\n"
+)
+
+
+def _scrub(app: App, echo: Echo) -> None:
+    import polars as pl
+
+    from permis.entrypoints.render import scrub_text
+    from permis.services.scrub import ScrubRequest, run_scrub
+
+    _title(echo, "11. A campaign file goes through the same rules, in bulk")
+    folder = Path(tempfile.mkdtemp(prefix="permis-demo-campaign-"))
+    source = folder / "campagne.csv"
+    source.write_text(CAMPAIGN, encoding="utf-8")
+    request = ScrubRequest(Channel.CALL, t("2026-11-25T11:00:00+01:00"), processor="lille")
+    summary = run_scrub(app.db, app.gate.rules, source, request, None, None)
+    echo(scrub_text(summary))
+    rejects = pl.read_csv(folder / "campagne.rejects.csv", separator=";", infer_schema=False)
+    for nom, line, reasons in rejects.select("nom", "permis_line", "permis_reasons").iter_rows():
+        echo(f"  rejected line {line} ({nom}): {reasons}")
+    echo(f"allowed rows in {folder / 'campagne.allowed.csv'}, the others in campagne.rejects.csv")
 
 
 def _story(app: App, clock: _Clock, echo: Echo) -> None:
@@ -204,7 +234,9 @@ def _story(app: App, clock: _Clock, echo: Echo) -> None:
     _title(echo, "10. A number written badly is refused, never guessed")
     _check(app, echo, "tel: 06 12 34 56 78 (bureau)", Channel.CALL, "2026-11-24T11:00:00+01:00")
 
-    _title(echo, "11. The audit chain")
+    _scrub(app, echo)
+
+    _title(echo, "12. The audit chain")
     for report in verify(app.db):
         state = "intact" if report.ok else f"BROKEN at event {report.broken_event_id}"
         echo(f"principal {report.principal_id}: {report.events} events, hash chain {state}")
