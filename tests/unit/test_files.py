@@ -29,7 +29,11 @@ class Read:
     table: pl.DataFrame
     broken: list[BrokenRow]
     blank_lines: int
-    batches: int
+    sizes: list[int]  # rows per batch
+
+    @property
+    def batches(self) -> int:
+        return len(self.sizes)
 
 
 def read(path: Path, info: FileInfo | None = None, **options: int) -> Read:
@@ -39,7 +43,7 @@ def read(path: Path, info: FileInfo | None = None, **options: int) -> Read:
         pl.concat([b.table for b in batches]),
         [r for b in batches for r in b.broken],
         sum(b.blank_lines for b in batches),
-        len(batches),
+        [b.table.height for b in batches],
     )
 
 
@@ -328,7 +332,7 @@ def test_every_line_is_accounted_for_whatever_the_chunks(tmp_path: Path, eol: st
         assert got.table.height + len(got.broken) + got.blank_lines + 1 == len(file.lines) - sum(
             r[1].count("\n") for r in file.rows
         )
-        assert batch_rows >= max(b for b in [got.table.height // got.batches])
+        assert max(got.sizes) <= batch_rows and got.sizes[0] > 0
 
 
 CELL = st.text(alphabet='ab é€’;,|\t"\n', max_size=8)
@@ -470,6 +474,19 @@ def test_xlsx_cells_are_text_and_rows_are_sheet_rows(tmp_path: Path) -> None:
     ]
     assert got.blank_lines == 2
     assert files.guess_contact_column(got.table) == "Portable"
+
+
+def test_xlsx_without_header(tmp_path: Path) -> None:
+    workbook = xlsxwriter.Workbook(str(tmp_path / "f.xlsx"))
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, ["Dupont", 612345678])
+    sheet.write_row(1, 0, ["Martin", 698765432.0])
+    workbook.close()
+    info = files.sniff(tmp_path / "f.xlsx")
+    assert not info.has_header
+    got = read(tmp_path / "f.xlsx", info)
+    assert rows(got.table) == [("Dupont", "612345678", 1), ("Martin", "698765432", 2)]
+    assert files.guess_contact_column(got.table) == "column_2"
 
 
 def test_xlsx_out_and_back(tmp_path: Path) -> None:

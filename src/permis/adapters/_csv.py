@@ -4,23 +4,30 @@ A chunk of the file (about 64 MiB, cut after a newline) goes through three steps
 
 1. **encoding**: the chunk becomes UTF-8, one line at a time: a line that is valid UTF-8 stays as
    it is, any other line is Windows-1252 (the five bytes cp1252 leaves undefined read as Latin-1).
-   A clean UTF-8 chunk costs one validation; a clean cp1252 chunk one decode.
+   In a file sniffed as cp1252, a line is kept as UTF-8 only when it decodes to Latin text
+   (``é’’`` in cp1252 is valid UTF-8 for a CJK character). A clean UTF-8 chunk costs nothing
+   more (Polars validates it), a clean cp1252 chunk one decode.
 2. **fast path**: Polars reads the whole chunk. The result is trusted only when it provably has one
    row per line with the right number of fields: no error (more fields raise), as many rows as
-   lines (or as lines minus the newlines inside quoted values), and as many separators in the
-   chunk as ``(fields - 1) x rows`` plus the separators inside the values.
-3. **slow path**, when the fast path fails (a ragged row, an unbalanced quote, a blank line):
-   Polars splits the chunk into lines and classifies them, vectorised: blank; *simple* (every
-   quoted field starts and ends on the line), with its field count; *open* (a field starts with
-   a quote that the line does not close). Simple lines with the right count go back to Polars as
-   one block; simple lines with another count are broken rows. Only the open lines are read in
+   lines, and, when a last value is empty (Polars pads short rows with empty values), as many
+   separators in the chunk as ``(fields - 1) x rows`` plus those inside the values. Rows whose
+   values are all blank are blank lines.
+3. **slow path**, for the other chunks (a ragged row, a blank line, a stray quote, a value with
+   a newline, a lone ``\r``): Polars reads the chunk as lines and classifies them, vectorised:
+   blank; *simple* (every quoted field starts and ends on the line), with its field count;
+   *open* (a field starts with a quote the line does not close, or a lone ``\r``). Simple lines
+   with the right count are read by Polars (or taken from the fast path's reading when it had one
+   row per line); simple lines with another count are broken rows. Only open lines are read in
    Python, one record each (``csv`` module, at most ``MAX_RECORD_LINES`` lines): a record that
    does not close, or whose closing quote is not followed by a separator, is a broken row *at its
-   first line* and reading resumes at the next physical line, so one stray quote never swallows
-   the rows after it. A record still open at the end of a chunk is read again with the next one.
+   first line* and reading resumes at the next physical line, so a stray quote never swallows the
+   rows after it. A record still open at the end of a chunk is read again with the next chunk.
+   (Polars is laxer with stray quotes in values with newlines: that is why they are not left to
+   the fast path. A one-line record it reads, though, is read the same in both paths.)
 
 Quotes follow RFC 4180 and Excel: a quote opens a quoted field only at the start of a field (a
-quote inside an unquoted field is text), ``""`` inside a quoted field is one quote.
+quote inside an unquoted field is text), ``""`` inside a quoted field is one quote. A line ends
+with ``\n``, ``\r\n`` or ``\r\r\n``; line breaks inside values are returned as ``\n``.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import functools
 import io
 import os
 import re
@@ -43,6 +51,7 @@ from permis.errors import UsageError
 CHUNK_BYTES = 64 << 20
 SAMPLE_BYTES = 1 << 20
 MAX_RECORD_LINES = 100
+FIRST_WINDOW = 8  # lines read for a record at first (most span two or three)
 SEPARATORS = (";", ",", "\t", "|")
 QUOTE = '"'
 BOM = codecs.BOM_UTF8
@@ -219,6 +228,17 @@ def _regex_char(char: str) -> str:
     return f"\\x{ord(char):02x}"
 
 
+@functools.cache
+def _clean_field(separator: str) -> str:
+    sep = _regex_char(separator)
+    return f'{sep}"(?:[^"]|"")*"{sep}'
+
+
+@functools.cache
+def _clean_regex(separator: str) -> re.Pattern[str]:
+    return re.compile(_clean_field(separator))
+
+
 def check_separator(separator: str) -> str:
     aliases = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
     value = aliases.get(separator.lower(), separator)
@@ -316,15 +336,16 @@ class Dialect:
     def clean_field(self) -> str:
         """A quoted field closed before the next separator, in a line whose separators are doubled
         and which is wrapped in separators (so that each field has its own pair)."""
-        return f'{self.sep}"(?:[^"]|"")*"{self.sep}'
+        return _clean_field(self.separator)
 
     def empty(self) -> pl.DataFrame:
         return pl.DataFrame(schema={**dict.fromkeys(self.names, pl.String), LINE: pl.Int64})
 
     def is_clean(self, text: str) -> bool:
+        """Does every field starting with a quote end with a quote before a separator?"""
         sep = self.separator
         wrapped = sep + text.replace(sep, sep * 2) + sep
-        return f"{sep}{QUOTE}" not in re.sub(self.clean_field, sep * 2, wrapped)
+        return f"{sep}{QUOTE}" not in _clean_regex(sep).sub(sep * 2, wrapped)
 
     def parse_record(self, lines: list[str]) -> tuple[int, list[str] | None, str]:
         """One record from ``lines[0]`` on (lines without their line break): (lines used,
@@ -533,8 +554,11 @@ def _read_open(
     for start in starts:
         if start < free:
             continue
-        window = lines.slice(start, MAX_RECORD_LINES).to_list()
+        window = lines.slice(start, FIRST_WINDOW).to_list()
         used, fields, why = dialect.parse_record(window)
+        if why == INCOMPLETE and len(window) == FIRST_WINDOW:  # a longer record, or no end
+            window = lines.slice(start, MAX_RECORD_LINES).to_list()
+            used, fields, why = dialect.parse_record(window)
         reason = _open_reason(why, fields, used, len(window), dialect.width)
         newline = last is not None or start < lines.len() - 1
         lenient = _as_polars_reads(window[0], dialect, newline) if reason else None
@@ -592,11 +616,12 @@ def _good_table(
 
 def _slow(
     lines: pl.Series, aligned: pl.DataFrame | None, dialect: Dialect, base: int, last: bool | None
-) -> tuple[Parsed, int]:
+) -> tuple[Parsed, int, bool]:
     """Line by line, vectorised; only lines opening a quoted field are read in Python.
 
     ``aligned`` is Polars' reading of the chunk when it has one row per line: its rows for the
-    good lines are right, so they are kept instead of reading those lines again."""
+    good lines are right, so they are kept instead of reading those lines again. Also says
+    whether the chunk was plain (the fast path would have read it)."""
     shape = _classify(lines, dialect)
     found = _read_open(lines, shape.filter("open")["idx"].to_list(), dialect, base, last)
     idx = shape["idx"]
@@ -622,7 +647,8 @@ def _slow(
     parsed = _finish(table.drop(LINE), table[LINE])  # rows of empty quoted fields are blank too
     parsed.broken = broken
     parsed.blank_lines += int((keep & shape["blank"]).sum())
-    return parsed, found.stop
+    simple = not (broken or parsed.blank_lines or found.rows)  # the fast path would have done
+    return parsed, found.stop, simple
 
 
 def _count_lines(data: bytes) -> int:
@@ -643,8 +669,11 @@ def _lone_cr(data: bytes) -> bool:
 def _attempt(
     data: bytes, dialect: Dialect, base: int, nlines: int, fast: bool
 ) -> tuple[Parsed | None, pl.DataFrame | None, pl.Series | None]:
-    """The proven fast reading, else what the slow path needs (lines None: not UTF-8)."""
-    table = _strict(data, dialect) if fast and not _lone_cr(data) else None
+    """The proven fast reading, else what the slow path needs: Polars' reading when it has one
+    row per line, and the lines (None: not UTF-8)."""
+    table = _strict(data, dialect) if fast else None
+    if table is not None and (table.height != nlines or _lone_cr(data)):
+        table = None  # values with newlines, or a lone \r: only the slow path reads them right
     quick = None if table is None else _proven(table, data, dialect, base, nlines)
     return quick, table, None if quick is not None else _lines(data, nlines)
 
@@ -656,7 +685,7 @@ def parse_chunk(
     lines were used (fewer than all when a record goes on in the next chunk), how many lines
     there are, and whether to try the fast path on the next chunk.
 
-    ``fast=False`` skips the fast path (Polars refused the previous chunk). A UTF-8 file is
+    ``fast=False`` skips the fast path (it was of no use on the previous chunk). A UTF-8 file is
     validated only when Polars refuses the chunk (it checks UTF-8 itself)."""
     nlines = _count_lines(raw)
     if not nlines:
@@ -670,11 +699,9 @@ def parse_chunk(
         return quick, nlines, nlines, True
     if lines is None:  # pragma: no cover - to_utf8 returns UTF-8
         raise ValueError("the chunk is not UTF-8 after decoding")
-    aligned = table if table is not None and table.height == nlines else None
     open_end = None if last and not raw.endswith(b"\n") else last
-    parsed, done = _slow(lines, aligned, dialect, base, open_end)
-    retry = table is not None or not (parsed.broken or parsed.blank_lines)
-    return parsed, done, nlines, retry
+    parsed, done, plain = _slow(lines, table, dialect, base, open_end)
+    return parsed, done, nlines, table is not None or plain
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,29 +3,36 @@
 Design choices:
 
 - **Format by content**, never by name alone: ``PAR1`` is Parquet, a zip holding
-  ``xl/workbook.xml`` is XLSX, text is CSV; anything else (PDF, image, .xls, other zip, random
-  bytes), a directory, a missing, unreadable or empty file is a :class:`UsageError` whose
+  ``xl/workbook.xml`` is XLSX, text is CSV; anything else (PDF, image, .xls, other zip, UTF-16,
+  random bytes), a directory, a missing, unreadable or empty file is a :class:`UsageError` whose
   one-line message names the file and the problem, never its content.
 - **CSV dialect sniffed on the first MiB**: the separator (``;``, ``,``, tab, ``|``) that gives the
-  most consistent field count outside quotes; the encoding by majority of lines (valid UTF-8 is
-  UTF-8, anything else Windows-1252, Latin-1 when bytes cp1252 leaves undefined occur). Decoding
-  is always *per line* (a mostly UTF-8 file with a few cp1252 lines decodes both right, never to
-  U+FFFD). charset-normalizer is not used: its guesses (cp850, mac-roman...) are wrong more
-  often than this rule on office files. The header is detected: the first record is a header when
-  none of its fields looks like a phone number or e-mail address and a later record has one.
-- **Every row accounted for**: each batch carries the rows read (every column as text, plus
-  ``permis_line``, the physical line where the row starts: for XLSX the sheet row, for Parquet the
-  row index + 2, as if a header were line 1), the rows that could not be read
-  (:class:`BrokenRow`: line and reason, never the content) and the number of blank lines (only
-  spaces, tabs and separators; for XLSX empty rows). Rows read + broken rows = the records of the
-  file. An unbalanced quote breaks one row, never the rest of the file (see ``_csv``).
+  most consistent field count outside quotes (ties: more fields, then ``;``); the encoding by
+  majority of lines (valid UTF-8 is UTF-8, anything else Windows-1252, named Latin-1 when bytes
+  cp1252 leaves undefined occur). Decoding is always *per line*: a mostly UTF-8 file with some
+  cp1252 lines decodes both right, never to U+FFFD. charset-normalizer is not used: this rule is
+  deterministic and covers the encodings such files come in, where a statistical guess could
+  pick another legacy code page. The header is detected: the first record is a header when none
+  of its fields looks like a phone number, an e-mail address or a number and a later record has
+  one (else when it names a contact column, else when its fields are distinct and non-empty).
+  Only ``"`` quotes (``FileInfo.quote``) are supported.
+- **Every row accounted for**: each batch carries the rows read (CSV and XLSX columns as text,
+  empty CSV fields as ``""`` and empty XLSX cells as null; Parquet keeps its dtypes), plus
+  ``permis_line``, the physical line where the row starts (XLSX: the sheet row; Parquet: the row
+  index + 2, as if a header were line 1), the rows that could not be read (:class:`BrokenRow`:
+  line and reason, never the content) and the number of blank lines (spaces, tabs and
+  separators only, or all values blank; XLSX: empty rows). Rows read + broken rows = the records
+  of the file. An unbalanced quote breaks one row, never the rows after it (see ``_csv``). An
+  input column named ``permis_line`` (a file Permis wrote) is kept as ``permis_line_previous``.
 - **Streaming**: CSV is read with ``os.pread`` in chunks of about 64 MiB cut after a newline; each
   chunk goes through Polars' CSV reader whole and falls back to per-line handling only when
   Polars' result cannot be proven right (``_csv`` explains the proof). Parquet is read by row
-  groups (``iter_batches``); an XLSX sheet is read whole (Excel caps a sheet at 1,048,576 rows).
+  groups (``iter_batches``); an XLSX sheet (the first one holding data) is read whole (Excel caps
+  a sheet at 1,048,576 rows).
 - **Atomic outputs**: a writer writes ``.NAME.part-<random>`` next to the target and renames it
-  over the target in :meth:`Writer.close`; :meth:`Writer.abort` (or a crash) never leaves a file
-  at the target path.
+  over the target in :meth:`Writer.close`; :meth:`Writer.abort` removes it, and a crash never
+  leaves a file at the target path. XLSX outputs are written at close, strings stay strings
+  (never formulas or links); nested Parquet values are written to CSV/XLSX as JSON text.
 """
 
 from __future__ import annotations
