@@ -11,6 +11,7 @@ from permis.config import Settings
 from permis.domain.rules.base import Params, RulePack
 from permis.domain.rules.fr import fr_pack
 from permis.services.gate import Gate
+from permis.services.keys import Keys
 from permis.services.register import Register
 
 Clock = Callable[[], datetime]
@@ -37,6 +38,7 @@ class App:
     register: Register
     gate: Gate
     clock: Clock
+    keys: Keys
 
     def close(self) -> None:
         self.db.close()
@@ -59,6 +61,7 @@ def build(
         register=Register(db, clock),
         gate=Gate(db, rule_pack(settings), clock),
         clock=clock,
+        keys=Keys(db, clock),
     )
 
 

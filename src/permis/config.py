@@ -37,6 +37,25 @@ class Settings:
     """How long an imported Bloctel snapshot stays valid (operator rule)."""
     public_url: str = "http://127.0.0.1:8000"
     """Base URL of the preference and unsubscribe pages."""
+    link_secret: str = ""
+    """Secret that signs preference and unsubscribe links (empty: derived per principal from the
+    register's own secret, so links survive restarts; set it to rotate links)."""
+    link_ttl_days: int = 90
+    """How long a preference or unsubscribe link stays valid."""
+    twilio_auth_token: str = ""
+    """Auth token that signs Twilio's inbound SMS webhooks (empty: the webhook refuses all)."""
+    rate_limit_per_second: int = 0
+    """Requests per second allowed per API key (0: no limit)."""
+    rate_limit_burst: int = 0
+    """Burst above the rate (0: one second's worth)."""
+    nats_url: str = "nats://127.0.0.1:4222"
+    """NATS server for JetStream delivery of opt-outs."""
+    webhook_timeout_seconds: int = 5
+    """Time allowed to a processor's webhook to answer."""
+    delivery_overdue_seconds: int = 3600
+    """A delivery not acknowledged after this long is overdue."""
+    data_dir: str = ""
+    """Folder of the public data sets (bank-marketing, hillstrom); empty: ../shared/data."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -51,9 +70,18 @@ class Settings:
 
     def __repr__(self) -> str:
         shown = ", ".join(
-            f"{f.name}={mask_url(str(getattr(self, f.name)))!r}" for f in fields(self)
+            f"{f.name}={_shown(f.name, getattr(self, f.name))!r}" for f in fields(self)
         )
         return f"Settings({shown})"
+
+
+SECRET_FIELDS = frozenset({"link_secret", "twilio_auth_token"})
+
+
+def _shown(name: str, value: Any) -> str:
+    if name in SECRET_FIELDS:
+        return "***" if value else ""
+    return mask_url(str(value))
 
 
 def _convert(name: str, kind: Any, raw: str) -> Any:

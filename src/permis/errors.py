@@ -85,3 +85,43 @@ class RegisterNotInitialised(StorageError):
 
 class ChainBroken(StorageError):
     code = "CHAIN_BROKEN"
+
+
+class Unauthorized(PermisError):
+    """No API key, or one that is unknown or revoked."""
+
+    code = "UNAUTHORIZED"
+    http_status = 401
+    exit_code = 2
+
+
+class Forbidden(PermisError):
+    """The key's role may not use this route."""
+
+    code = "FORBIDDEN"
+    http_status = 403
+    exit_code = 2
+
+
+class ProcessorNotAuthorized(Forbidden):
+    """A processor acting for a principal, channel or campaign it is not authorised for."""
+
+    code = "PROCESSOR_NOT_AUTHORIZED"
+
+
+class InvalidSignature(Forbidden):
+    """A webhook or link whose signature does not verify."""
+
+    code = "INVALID_SIGNATURE"
+
+
+class RateLimited(PermisError):
+    code = "RATE_LIMITED"
+    http_status = 429
+    exit_code = 2
+
+
+class Conflict(PermisError):
+    code = "CONFLICT"
+    http_status = 409
+    exit_code = 2

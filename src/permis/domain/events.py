@@ -29,6 +29,8 @@ class EventType(StrEnum):
     ATTEMPT_RECORDED = "AttemptRecorded"
     BUDGET_SET = "BudgetSet"
     LIST_IMPORTED = "ListImported"
+    API_KEY_CREATED = "ApiKeyCreated"
+    API_KEY_REVOKED = "ApiKeyRevoked"
 
 
 OPT_OUT_EVENTS = frozenset({EventType.OBJECTION_RECORDED, EventType.CONSENT_WITHDRAWN})

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from permis.entrypoints import cli_api
 from permis.entrypoints.cli_common import (
     At,
     Contact,
@@ -325,6 +326,11 @@ def scrub(
     if summary_file is not None:
         write_json(summary_file, summary.to_dict())
     emit(summary.to_dict(), as_json, scrub_text(summary))
+
+
+# -- commands defined in their own modules (each adds itself to the app) ---------------------------
+
+cli_api.register(app)
 
 
 # -- the process entry point -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from permis.errors import (
     SchemaOutdated,
 )
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 """The schema revision this code expects (a test checks it is Alembic's head)."""
 
 Params = dict[str, Any]
@@ -107,21 +108,30 @@ class _PgCursor:
 
 
 class Database:
-    """One connection, opened lazily; ``transaction()`` is the unit of work."""
+    """One connection per thread, opened lazily; ``transaction()`` is the unit of work.
+
+    A connection is never shared between threads, so the API's worker threads (and a scrub job
+    running beside them) each have their own transaction; ``close`` closes them all."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.parsed = Url.parse(url)
-        self._conn: Any = None
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
 
     @property
     def dialect(self) -> str:
         return self.parsed.dialect
 
     def _connect(self) -> Any:
-        if self._conn is None:
-            self._conn = self._open_sqlite() if self.dialect == "sqlite" else self._open_pg()
-        return self._conn
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open_sqlite() if self.dialect == "sqlite" else self._open_pg()
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
 
     def _open_sqlite(self) -> sqlite3.Connection:
         target = self.parsed.target
@@ -200,9 +210,11 @@ class Database:
             return pl.DataFrame(tx.execute(sql), schema=schema, orient="row")
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._lock:
+            connections, self._all = self._all, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
 
     def schema_revision(self) -> str | None:
         """The Alembic revision of the register, or None when it has never been initialised."""

@@ -182,3 +182,20 @@ outbox = Table(
     Column("contact_hash", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(),
+    Column("principal_id", Integer, nullable=False),
+    Column("key_id", Text, nullable=False),
+    Column("secret_hash", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("processor", Text),
+    Column("label", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+    UniqueConstraint("key_id", name="uq_api_keys_key_id"),
+)
+"""API keys: ``permis_<key_id>_<secret>``; only the SHA-256 of the secret is stored (the secret
+is 32 random bytes, so a fast hash is enough: there is nothing to brute-force)."""
