@@ -157,3 +157,54 @@ def test_keys_cli_prints_the_key_once(cli, tmp_path) -> None:  # type: ignore[no
     code, out, _ = cli("keys", "list", "--json")
     assert data["key"].split("_")[2] not in out
     assert cli("keys", "create", "--role", "nobody")[0] == 2
+
+
+def test_record_verbs_answer_201_then_200_on_a_repeat(app: App, client: TestClient) -> None:
+    headers = {**bearer(app, Role.COMPLIANCE), "Idempotency-Key": "k-1"}
+    body = {"contact": "06 12 34 56 78", "source": "agent", "channel": "call"}
+    first = client.post("/v1/objections", json=body, headers=headers)
+    again = client.post("/v1/objections", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["event"]["id"] == again.json()["event"]["id"]
+    history = client.get("/v1/contacts/0612345678/history", headers=headers)
+    assert [e["type"] for e in history.json()["events"]] == ["ObjectionRecorded"]
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/v1/consents", {"contact": "0612345678", "channel": "sms", "source": "web"}),
+        ("/v1/objections", {"contact": "0612345678", "source": "agent"}),
+        ("/v1/refusals", {"contact": "0612345678"}),
+        ("/v1/contracts", {"contact": "0612345678", "start": "2026-01-01T00:00:00+01:00"}),
+        ("/v1/attempts", {"contact": "0612345678", "channel": "call", "outcome": "answered"}),
+        ("/v1/budgets", {"contact": "0612345678", "channel": "all", "max": 1, "per": "year"}),
+    ],
+)
+def test_every_record_verb_over_http(
+    app: App, client: TestClient, route: str, body: dict[str, object]
+) -> None:
+    got = client.post(route, json=body, headers=bearer(app, Role.ADMIN))
+    assert got.status_code == 201, got.text
+    assert got.json()["created"] is True
+
+
+def test_a_processor_reports_attempts_as_itself_and_never_reads_history(
+    app: App, client: TestClient
+) -> None:
+    app.register.add_processor(None, "tunis", ["call"])
+    headers = bearer(app, Role.PROCESSOR, "tunis")
+    body = {"contact": "0612345678", "channel": "call", "outcome": "no_answer"}
+    got = client.post("/v1/attempts", json=body, headers=headers)
+    assert got.status_code == 201
+    assert got.json()["event"]["data"]["processor"] == "tunis"
+    other = client.post("/v1/attempts", json={**body, "processor": "lille"}, headers=headers)
+    assert other.json()["error"]["code"] == "PROCESSOR_NOT_AUTHORIZED"
+    read = client.get("/v1/contacts/0612345678/history", headers=headers)
+    assert read.status_code == 403 and read.json()["error"]["code"] == "FORBIDDEN"
+    consent = client.post(
+        "/v1/consents",
+        json={"contact": "0612345678", "channel": "call", "source": "web"},
+        headers=headers,
+    )
+    assert consent.status_code == 403

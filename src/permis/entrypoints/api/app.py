@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from permis import __version__
 from permis.bootstrap import App
-from permis.entrypoints.api import decisions, errors
+from permis.entrypoints.api import decisions, errors, records
 from permis.entrypoints.api.auth import Guard
 
 
@@ -30,6 +30,7 @@ def create_app(application: App) -> FastAPI:
     api.state.guard = Guard(rate=rate, burst=float(settings.rate_limit_burst) or rate)
     errors.install(api)
     api.include_router(decisions.router)
+    api.include_router(records.router)
 
     @api.get("/healthz", tags=["service"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from permis.bootstrap import App
 from permis.domain.model import DEFAULT_PURPOSE, Audience, Channel, Sector
 from permis.entrypoints.api.auth import acting_processor, permis_app, require
-from permis.errors import InvalidTime
+from permis.entrypoints.api.common import aware
 from permis.services.gate import CheckQuery
 from permis.services.keys import KeyInfo, Role
 
@@ -35,12 +35,10 @@ class BatchRequest(BaseModel):
 
 
 def _query(info: KeyInfo, asked: DecisionRequest) -> CheckQuery:
-    if asked.at is not None and asked.at.utcoffset() is None:
-        raise InvalidTime("at: the time has no UTC offset (write e.g. +01:00)")
     return CheckQuery(
         contact=asked.contact,
         channel=asked.channel,
-        at=asked.at,
+        at=aware(asked.at),
         principal=info.principal,
         processor=acting_processor(info, asked.processor),
         purpose=asked.purpose,
