@@ -25,10 +25,21 @@ import polars as pl
 
 from permis.adapters.db import repositories as repo
 from permis.domain.model import Period
-from permis.domain.pressure import Shift, days_shift, period_shift
+from permis.domain.pressure import Policy, Shift, days_shift, period_shift
+from permis.domain.rules.fr import LEGAL_CAP_DAYS
 
 LOOKBACK = timedelta(days=400)
 """Attempts older than this before ``at`` count under no cap (the longest period is a year)."""
+LEGAL_CAP_WINDOW_DAYS = LEGAL_CAP_DAYS
+"""The longest window of a legal cap on attempts in the rule packs (FR: 4 calls per 30 days)."""
+
+
+def attempt_window(policy: Policy) -> timedelta:
+    """How far back an attempt can count at ``at`` for a contact point without a budget: the
+    longest legal or policy cap window, plus a day (the rules count ``t <= at < t + period``)."""
+    days = max([LEGAL_CAP_WINDOW_DAYS, *(cap.days for cap in policy.caps)])
+    return timedelta(days=days + 1)
+
 
 _FAR = 10**15  # microseconds, ~31 years: the outer edges of the first and last intervals
 

@@ -109,6 +109,27 @@ def _frame(db: Database, table: str, principal_id: int, where: str = "") -> Any:
     return db.read_frame(sql, {"contact_hash": pl.Utf8, **columns})
 
 
+def _attempts(db: Database, principal_id: int, at: datetime, policy: Policy) -> Any:
+    """The attempts any rule can count at ``at``: everyone's within the longest cap window (an
+    index range on ``(principal_id, at)``, a month out of years of history), and up to a year
+    back only for the contact points that have a budget (the only caps that long)."""
+    columns = _COLUMNS["attempts"]
+    schema = {"contact_hash": pl.Utf8, **columns}
+    select = f"SELECT contact_hash, {', '.join(columns)} FROM attempts WHERE principal_id = "
+    until = repo.to_us(at)
+    since = repo.to_us(at - sf.attempt_window(policy))
+    oldest = repo.to_us(at - sf.LOOKBACK)
+    recent = db.read_frame(
+        f"{select}{int(principal_id)} AND at > {since} AND at <= {until}", schema
+    )
+    budgets = db.read_frame(
+        f"{select}{int(principal_id)} AND at > {oldest} AND at <= {since} AND contact_hash IN "
+        f"(SELECT contact_hash FROM budgets WHERE principal_id = {int(principal_id)})",
+        schema,
+    )
+    return pl.concat([recent, budgets]) if budgets.height else recent
+
+
 def _keys(frames: dict[str, pl.DataFrame], at: datetime, policy: Policy, max_age: timedelta) -> Any:
     """(contact_hash, key) rows: one key per fact, times replaced by their representatives."""
     attempts = sf.attempt_boundaries(at, [30, *(cap.days for cap in policy.caps)])
@@ -258,10 +279,7 @@ def load_state(
         processor = request.processor
         fact = repo.processor_fact(cur, owner.id, processor) if processor is not None else None
     frames = {table: _frame(db, table, owner.id) for table in _COLUMNS if table != "attempts"}
-    since, until = repo.to_us(at - sf.LOOKBACK), repo.to_us(at)
-    frames["attempts"] = _frame(
-        db, "attempts", owner.id, f"AND at > {int(since)} AND at <= {int(until)}"
-    )
+    frames["attempts"] = _attempts(db, owner.id, at, policy)
     values = db.read_frame(
         "SELECT value, contact_hash FROM contact_points "
         f"WHERE +principal_id = {int(owner.id)} AND value IS NOT NULL",

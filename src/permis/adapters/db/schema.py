@@ -128,6 +128,8 @@ attempts = _fact_table(
     Column("outcome", Text),
 )
 
+Index("ix_attempts_at", attempts.c.principal_id, attempts.c.at)
+
 budgets = _fact_table(
     "budgets",
     Column("channel", Text, nullable=False),

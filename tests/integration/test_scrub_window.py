@@ -1,0 +1,68 @@
+"""The scrub reads a month of attempts for everyone and a year only for people with a budget:
+old attempts still count where a rule counts them, and nowhere else."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from permis.bootstrap import App
+from permis.domain.model import Channel, Outcome, Period, Source
+from permis.domain.pressure import Policy, PolicyCap
+from permis.services.gate import CheckQuery
+from permis.services.scrub import ScrubRequest, run_scrub
+
+AT = datetime.fromisoformat("2026-11-24T10:30:00+01:00")
+BUDGET, OLD, RECENT, POLICY = "0612345601", "0612345602", "0612345603", "0612345604"
+
+
+def attempt(app: App, number: str, when: str, channel: Channel = Channel.CALL) -> None:
+    app.register.record_attempt(
+        principal=None,
+        contact=number,
+        channel=channel,
+        at=datetime.fromisoformat(when),
+        outcome=Outcome.NO_ANSWER,
+    )
+
+
+def test_old_attempts_count_only_under_a_budget_or_a_long_policy_cap(
+    app: App, tmp_path: Path
+) -> None:
+    for number in (BUDGET, OLD, RECENT, POLICY):
+        app.register.record_consent(
+            principal=None,
+            contact=number,
+            channel=Channel.SMS,
+            source=Source.WEB,
+            purpose="prospecting",
+            at=datetime.fromisoformat("2026-01-05T10:00:00+01:00"),
+        )
+    app.register.record_budget(
+        principal=None,
+        contact=BUDGET,
+        channel="all",
+        maximum=1,
+        per=Period.YEAR,
+        at=datetime.fromisoformat("2026-01-10T10:00:00+01:00"),
+    )
+    attempt(app, BUDGET, "2026-03-02T11:00:00+01:00", Channel.SMS)  # 267 days before AT
+    attempt(app, OLD, "2026-03-02T11:00:00+01:00", Channel.SMS)
+    attempt(app, POLICY, "2026-09-01T11:00:00+02:00", Channel.SMS)  # 84 days before AT
+    for day in ("10", "12", "14", "17", "19"):
+        attempt(app, RECENT, f"2026-11-{day}T11:00:00+01:00", Channel.SMS)
+    policy = Policy("p1", (PolicyCap("POLICY.sms.quarter", frozenset({"sms"}), 1, 90),))
+    source = tmp_path / "f.csv"
+    source.write_text("tel\n" + "\n".join((BUDGET, OLD, RECENT, POLICY)) + "\n")
+    request = ScrubRequest(Channel.SMS, AT)
+    out, rejects = tmp_path / "ok.csv", tmp_path / "ko.csv"
+    run_scrub(app.db, app.gate.rules, source, request, out, rejects, policy)
+    refused = pl.read_csv(rejects, separator=";", infer_schema=False)
+    got = dict(zip(refused["tel"].to_list(), refused["permis_reasons"].to_list(), strict=True))
+    assert got == {BUDGET: "PERSONAL_BUDGET", RECENT: "POLICY_CAP", POLICY: "POLICY_CAP"}
+    app.gate.policy = policy
+    for number in (BUDGET, OLD, RECENT, POLICY):
+        decision = app.gate.check(CheckQuery(number, Channel.SMS, AT))
+        assert "|".join(decision.codes) == got.get(number, "")
