@@ -162,7 +162,7 @@ def bulk_sections() -> list[str]:
         rows=int(10_000_000 * scale),
         list_size=int(12_000_000 * scale),
         facts=int(1_000_000 * scale),
-        attempts=int(int(os.environ.get("BENCH_ATTEMPTS", "10000000")) * scale),
+        attempts=int(int(os.environ.get("BENCH_ATTEMPTS", "50000000")) * scale),
         sample=int(1_000_000 * scale),
     )
     bulk = scrub.run(sizes, scrub.WORK)

@@ -160,23 +160,41 @@ def build_register(url: str, numbers: pl.Series, facts: int, attempts: int) -> N
                 for i in range(1, facts, 20)
             ),
         )
-        cur.copy_rows(
-            "attempts",
-            ("principal_id", "contact_hash", "channel", "at", "processor", "outcome", "event_id"),
-            (
-                (
-                    owner.id,
-                    hashes[rng.randrange(len(hashes))],
-                    "call",
-                    at_us - rng.randrange(3 * 365 * day),
-                    "lille",
-                    "no_answer",
-                    0,
-                )
-                for _ in range(attempts)
-            ),
-        )
     app.db.close()
+    write_attempts(url, owner.id, pl.Series(hashes), attempts, at_us)
+
+
+def write_attempts(url: str, principal_id: int, hashes: pl.Series, count: int, at_us: int) -> None:
+    """``count`` call attempts over three years, spread over ``hashes``, appended in time order
+    as a register appends them, through ADBC bulk ingestion (Python rows: 15 min for 50 M)."""
+    import adbc_driver_sqlite.dbapi as adbc
+    import numpy
+
+    day = 86_400_000_000
+    path = url.removeprefix("sqlite:///")
+    chunk = 5_000_000
+    for start in range(0, count, chunk):
+        size = min(chunk, count - start)
+        seed = SEED + start
+        rng = numpy.random.default_rng(seed)
+        # the oldest chunk first: times fall in consecutive slices of the three years
+        span = 3 * 365 * day
+        low = at_us - span + span * start // max(count, 1)
+        high = at_us - span + span * (start + size) // max(count, 1)
+        frame = pl.DataFrame(
+            {
+                "principal_id": pl.repeat(principal_id, size, dtype=pl.Int64, eager=True),
+                "contact_hash": hashes.sample(size, with_replacement=True, seed=seed),
+                "channel": pl.repeat("call", size, eager=True),
+                "at": pl.Series(rng.integers(low, high, size), dtype=pl.Int64),
+                "processor": pl.repeat("lille", size, eager=True),
+                "outcome": pl.repeat("no_answer", size, eager=True),
+                "event_id": pl.repeat(0, size, dtype=pl.Int64, eager=True),
+            }
+        ).sort("at")
+        with adbc.connect(path) as conn, conn.cursor() as cur:
+            cur.adbc_ingest("attempts", frame.to_arrow(), mode="append")
+            conn.commit()
 
 
 # ---------------------------------------------------------------------------------------------
