@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -173,6 +174,13 @@ def write_attempts(url: str, principal_id: int, hashes: pl.Series, count: int, a
     day = 86_400_000_000
     path = url.removeprefix("sqlite:///")
     chunk = 5_000_000
+    indexes = {"ix_attempts_contact": "contact_hash", "ix_attempts_at": "at"}
+    # bulk load first, index after (a sorted build); never two SQLite libraries (Python's and
+    # ADBC's) with the same file open at once: their locks do not see each other
+    with closing(sqlite3.connect(path)) as conn:
+        for name in indexes:
+            conn.execute(f"DROP INDEX IF EXISTS {name}")
+        conn.commit()
     for start in range(0, count, chunk):
         size = min(chunk, count - start)
         seed = SEED + start
@@ -195,6 +203,10 @@ def write_attempts(url: str, principal_id: int, hashes: pl.Series, count: int, a
         with adbc.connect(path) as conn, conn.cursor() as cur:
             cur.adbc_ingest("attempts", frame.to_arrow(), mode="append")
             conn.commit()
+    with closing(sqlite3.connect(path)) as conn:
+        for name, column in indexes.items():
+            conn.execute(f"CREATE INDEX {name} ON attempts (principal_id, {column})")
+        conn.commit()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,9 +262,10 @@ def run(sizes: Sizes, work: Path) -> dict[str, object]:
     exe = str(Path(sys.executable).parent / "permis")
     env = {**os.environ, "PERMIS_DATABASE_URL": url}
     at = ["--at", "2026-11-20T10:00:00+01:00"]
-    with sqlite3.connect(work / "bench.db") as conn:  # a rerun measures a fresh import
+    with closing(sqlite3.connect(work / "bench.db")) as conn:  # a rerun: a fresh import
         conn.execute("DELETE FROM opposition_blocks")
         conn.execute("DELETE FROM opposition_snapshots")
+        conn.commit()
     import_s, import_gib, _ = _timed_process(
         [exe, "lists", "import", "bloctel", str(listed), "--as-of", LIST_AS_OF, "--json"], env
     )

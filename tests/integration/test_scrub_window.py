@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from permis.bootstrap import App
 from permis.domain.model import Channel, Outcome, Period, Source
@@ -66,3 +67,34 @@ def test_old_attempts_count_only_under_a_budget_or_a_long_policy_cap(
     for number in (BUDGET, OLD, RECENT, POLICY):
         decision = app.gate.check(CheckQuery(number, Channel.SMS, AT))
         assert "|".join(decision.codes) == got.get(number, "")
+
+
+def test_bulk_reads_never_open_a_second_sqlite_beside_an_open_connection(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a ``sqlite3`` connection open, reads go through it (ADBC's own SQLite is not opened
+    beside it); once it is closed, ADBC reads the same frame."""
+    import adbc_driver_sqlite.dbapi as adbc
+    import polars as pl
+
+    app.register.record_attempt(
+        principal=None, contact=RECENT, channel=Channel.CALL, at=AT, outcome=Outcome.BUSY
+    )
+    sql = "SELECT channel, at FROM attempts"
+    schema = {"channel": pl.Utf8, "at": pl.Int64}
+    opened: list[str] = []
+    real_connect = adbc.connect
+
+    def connect(*args: object, **kwargs: object) -> object:
+        opened.append("adbc")
+        return real_connect(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(adbc, "connect", connect)
+    with app.db.transaction() as cur:
+        cur.execute("SELECT 1")
+    held = app.db.read_frame(sql, schema)
+    assert opened == []
+    app.db.close()
+    free = app.db.read_frame(sql, schema)
+    assert held.equals(free) and held.height == 1
+    assert opened == (["adbc"] if app.db.dialect == "sqlite" else [])
