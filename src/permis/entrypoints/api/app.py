@@ -13,6 +13,7 @@ from permis import __version__
 from permis.bootstrap import App
 from permis.entrypoints.api import decisions, errors
 from permis.entrypoints.api.auth import Guard
+from permis.entrypoints.web import agent, public
 
 
 def create_app(application: App) -> FastAPI:
@@ -30,6 +31,8 @@ def create_app(application: App) -> FastAPI:
     api.state.guard = Guard(rate=rate, burst=float(settings.rate_limit_burst) or rate)
     errors.install(api)
     api.include_router(decisions.router)
+    api.include_router(public.router)
+    api.include_router(agent.router)
 
     @api.get("/healthz", tags=["service"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
