@@ -192,7 +192,10 @@ def test_a_request_without_from_is_a_usage_error(app: App, client: TestClient) -
     answer = post(client, params)
     assert answer.status_code == 422
     assert answer.json() == {
-        "error": {"code": "USAGE_ERROR", "message": "From and Body are required"}
+        "error": {
+            "code": "USAGE_ERROR",
+            "message": "From and Body (at most 5,000 characters) are required",
+        }
     }
 
 

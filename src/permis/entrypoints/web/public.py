@@ -8,7 +8,7 @@ POSTs, and each ends in one :class:`permis.services.register.Register` verb.
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -65,7 +65,7 @@ async def twilio_sms(
     values = dict(fields)
     sender, body = values.get("From", ""), values.get("Body")
     if not sender.strip() or body is None or len(body) > 5000:
-        raise UsageError("From and Body are required")
+        raise UsageError("From and Body (at most 5,000 characters) are required")
     await run_in_threadpool(
         service.receive_sms,
         principal,
@@ -82,7 +82,18 @@ def _invalid(link: OpenedLink) -> HTMLResponse:
     return render("link_invalid", 410 if expired else 400, expired=expired)
 
 
-@router.get("/u/{token}", response_class=HTMLResponse, summary="Unsubscribe confirmation page")
+PAGES: dict[int | str, dict[str, Any]] = {
+    400: {"content": {"text/html": {}}, "description": "A page: the link is not valid"},
+    410: {"content": {"text/html": {}}, "description": "A page: the link has expired"},
+}
+
+
+@router.get(
+    "/u/{token}",
+    response_class=HTMLResponse,
+    summary="Unsubscribe confirmation page",
+    responses=PAGES,
+)
 async def unsubscribe_page(token: str, service: IntakeDep) -> HTMLResponse:
     link = await run_in_threadpool(service.open, token, LinkPurpose.UNSUBSCRIBE)
     if not link.valid:
@@ -94,6 +105,7 @@ async def unsubscribe_page(token: str, service: IntakeDep) -> HTMLResponse:
     "/u/{token}",
     response_class=HTMLResponse,
     summary="RFC 8058 one-click unsubscribe: body List-Unsubscribe=One-Click",
+    responses=PAGES,
 )
 async def one_click(token: str, request: Request, service: IntakeDep) -> HTMLResponse:
     form = await request.form()
@@ -121,7 +133,7 @@ def _preferences(
     )
 
 
-@router.get("/p/{token}", response_class=HTMLResponse, summary="Preference page")
+@router.get("/p/{token}", response_class=HTMLResponse, summary="Preference page", responses=PAGES)
 async def preference_page(
     token: str,
     service: IntakeDep,
@@ -155,7 +167,12 @@ def _change(form: FormData) -> PreferenceChange:
     return PreferenceChange(action, channel, version, values.get("form_id"), maximum, per)
 
 
-@router.post("/p/{token}", response_class=HTMLResponse, summary="A change on the preference page")
+@router.post(
+    "/p/{token}",
+    response_class=HTMLResponse,
+    summary="A change on the preference page",
+    responses={**PAGES, 303: {"description": "Back to the page, with a confirmation"}},
+)
 async def preference_change(token: str, request: Request, service: IntakeDep) -> Response:
     link = await run_in_threadpool(service.open, token, LinkPurpose.PREFERENCES)
     if not link.valid:
