@@ -1,11 +1,13 @@
 """The preference page and the agent screen in headless Chromium (Debian's ``/usr/bin/chromium``
 driven by Playwright), against a real uvicorn server on a free port, JavaScript turned off.
 
-Writes ``docs/preference-page.png`` and ``docs/agent-screen.png`` for the README.
+Needs Debian's ``chromium`` package (or ``PERMIS_TEST_CHROMIUM`` naming another Chromium); no
+browser download. Writes ``docs/preference-page.png`` and ``docs/agent-screen.png`` for the README.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -24,7 +26,7 @@ from permis.entrypoints.api import create_app
 from permis.services.intake import Intake
 from permis.services.keys import Role
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("PERMIS_TEST_CHROMIUM", "/usr/bin/chromium")  # Debian's package
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
