@@ -232,6 +232,9 @@ def test_each_change_is_a_register_event_with_the_page_version(
     assert events[3].data == {"channel": "sms", "max": 4, "per": "year"}
     assert events[4].data["channel"] == "all" and events[4].data["source"] == "web"
     assert "NO_CONSENT" in reasons(app, Channel.EMAIL)
+    with app.db.transaction() as cur:  # the withdrawal and both objections reach processors
+        outbox = [int(r[0]) for r in cur.execute("SELECT event_id FROM outbox ORDER BY id")]
+    assert outbox == [events[1].id, events[2].id, events[4].id]
     done = client.get(url + "?done=budget")
     assert "Votre choix est enregistré" in done.text
     sms = done.text.split('id="h-sms"')[1].split("</section>")[0]
