@@ -202,8 +202,6 @@ def test_a_request_without_from_is_a_usage_error(app: App, client: TestClient) -
 def test_the_bulk_scrub_honours_stop_then_start(
     app: App, client: TestClient, tmp_path: Path
 ) -> None:
-    """One scrub per register file: on SQLite the scrub's ADBC reader does not see commits made
-    after its first read in the same process (reported to the lead; not an intake matter)."""
     from permis.services.scrub import ScrubRequest, run_scrub
 
     source = tmp_path / "campaign.csv"
