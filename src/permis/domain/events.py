@@ -24,6 +24,7 @@ class EventType(StrEnum):
     CONSENT_GIVEN = "ConsentGiven"
     CONSENT_WITHDRAWN = "ConsentWithdrawn"
     OBJECTION_RECORDED = "ObjectionRecorded"
+    OBJECTION_LIFTED = "ObjectionLifted"
     REFUSAL_RECORDED = "RefusalRecorded"
     CONTRACT_RECORDED = "ContractRecorded"
     ATTEMPT_RECORDED = "AttemptRecorded"

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from permis.entrypoints import cli_api
+from permis.entrypoints import cli_api, cli_links
 from permis.entrypoints.cli_common import (
     At,
     Contact,
@@ -331,6 +331,7 @@ def scrub(
 # -- commands defined in their own modules (each adds itself to the app) ---------------------------
 
 cli_api.register(app)
+cli_links.register(app)
 
 
 # -- the process entry point -----------------------------------------------------------------------

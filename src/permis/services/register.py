@@ -331,6 +331,71 @@ class Register:
             lambda cur, s, e: repo.project(cur, "budgets", s.principal.id, s.hash, e.id, values),
         )
 
+    def withdraw_consent(
+        self,
+        *,
+        principal: str | None,
+        contact: str,
+        source: Source,
+        channel: str = ALL,
+        purpose: str = ALL,
+        at: datetime | None = None,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Recorded:
+        """``ConsentWithdrawn``: the matching consents stop counting from ``at`` (GDPR 7(3))."""
+        when = at or self.clock()
+        data = {"channel": channel, "purpose": purpose, "source": source.value}
+        at_us = repo.to_us(when)
+
+        def apply(cur: Cursor, s: _Subject, e: StoredEvent) -> None:
+            repo.withdraw_consents(cur, s.principal.id, s.hash, channel, purpose, at_us)
+
+        return self._record(
+            principal,
+            contact,
+            EventType.CONSENT_WITHDRAWN,
+            when,
+            data,
+            actor,
+            idempotency_key,
+            {},
+            apply,
+        )
+
+    def lift_objection(
+        self,
+        *,
+        principal: str | None,
+        contact: str,
+        channel: Channel,
+        source: Source,
+        at: datetime | None = None,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Recorded:
+        """``ObjectionLifted``: the person takes back the objections of exactly ``channel`` that
+        came by ``source`` (SMS ``START`` lifts SMS objections sent by SMS, nothing else). An
+        objection to every channel, or one given to an agent, stays. Never a consent."""
+        when = at or self.clock()
+        data = {"channel": channel.value, "source": source.value}
+        at_us = repo.to_us(when)
+
+        def apply(cur: Cursor, s: _Subject, e: StoredEvent) -> None:
+            repo.lift_objections(cur, s.principal.id, s.hash, channel.value, source.value, at_us)
+
+        return self._record(
+            principal,
+            contact,
+            EventType.OBJECTION_LIFTED,
+            when,
+            data,
+            actor,
+            idempotency_key,
+            {},
+            apply,
+        )
+
     # -- the one write path --------------------------------------------------------------------
 
     def _record(

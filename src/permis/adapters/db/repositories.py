@@ -322,6 +322,19 @@ def withdraw_consents(
     return len(rows)
 
 
+def lift_objections(
+    cur: Cursor, principal_id: int, contact_hash: str, channel: str, source: str, at_us: int
+) -> int:
+    """Drop from the projection the objections of exactly ``channel`` that came from
+    ``source`` before ``at_us`` (the ledger keeps them and the ``ObjectionLifted`` event)."""
+    rows = cur.execute(
+        "DELETE FROM objections WHERE principal_id = :p AND contact_hash = :c "
+        "AND channel = :ch AND source = :s AND at <= :t RETURNING id",
+        {"p": principal_id, "c": contact_hash, "ch": channel, "s": source, "t": at_us},
+    )
+    return len(rows)
+
+
 # ---------------------------------------------------------------------------------------------
 # processors
 # ---------------------------------------------------------------------------------------------

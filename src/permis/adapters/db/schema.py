@@ -201,3 +201,22 @@ api_keys = Table(
 )
 """API keys: ``permis_<key_id>_<secret>``; only the SHA-256 of the secret is stored (the secret
 is 32 random bytes, so a fast hash is enough: there is nothing to brute-force)."""
+
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    _id(),
+    Column("principal_id", Integer, nullable=False),
+    Column("provider", Text, nullable=False),
+    Column("provider_id", Text, nullable=False),
+    Column("sender_hash", Text, nullable=False),
+    Column("recipient", Text),
+    Column("body", Text),
+    Column("intent", Text, nullable=False),
+    Column("event_id", Integer),
+    Column("received_at", BigInteger, nullable=False),
+    UniqueConstraint("principal_id", "provider", "provider_id", name="uq_inbound_provider_id"),
+)
+"""Inbound SMS that are not a keyword (and keywords from a sender that is not a valid number):
+kept for a human to read, the sender as a keyed hash only; ``body`` is erasable personal data.
+``provider_id`` (Twilio's ``MessageSid``) makes a provider's retry a no-op."""

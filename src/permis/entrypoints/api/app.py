@@ -13,6 +13,7 @@ from permis import __version__
 from permis.bootstrap import App
 from permis.entrypoints.api import decisions, errors, records
 from permis.entrypoints.api.auth import Guard
+from permis.entrypoints.web import agent, public
 
 
 def create_app(application: App) -> FastAPI:
@@ -31,6 +32,8 @@ def create_app(application: App) -> FastAPI:
     errors.install(api)
     api.include_router(decisions.router)
     api.include_router(records.router)
+    api.include_router(public.router)
+    api.include_router(agent.router)
 
     @api.get("/healthz", tags=["service"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

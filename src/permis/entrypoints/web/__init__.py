@@ -1,0 +1,1 @@
+"""Web pages: the public preference and unsubscribe pages, the agent screen (Jinja2)."""

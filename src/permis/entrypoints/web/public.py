@@ -1,0 +1,188 @@
+"""The public doors, no API key: inbound SMS (provider signature), one-click unsubscribe and the
+preference page (each behind a signed, expiring, single-contact token). DESIGN.md 4.4.
+
+A GET never changes anything (mail scanners and link previews fetch every link); changes are
+POSTs, and each ends in one :class:`permis.services.register.Register` verb.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from permis.adapters.inbound import LinkPurpose, LinkStatus, twilio_signature_ok
+from permis.domain.contact import mask
+from permis.domain.model import ALL, Channel, Period
+from permis.entrypoints.web.pages import intake_of, page_version, render
+from permis.errors import InvalidSignature, UsageError
+from permis.services.intake import ONE_CLICK, Intake, OpenedLink, PreferenceChange
+
+router = APIRouter(tags=["intake"])
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+MAX_BUDGET = 1000
+DONE = frozenset({"withdraw", "object", "budget"})
+
+
+IntakeDep = Annotated[Intake, Depends(intake_of)]
+
+
+def _fields(form: FormData) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
+
+
+def signed_url(request: Request, public_url: str) -> str:
+    """The URL the provider signed, rebuilt on ``PERMIS_PUBLIC_URL`` (behind a proxy the Host
+    header and scheme the app sees are not the ones the provider used)."""
+    query = request.url.query
+    return public_url.rstrip("/") + request.url.path + (f"?{query}" if query else "")
+
+
+@router.post(
+    "/inbound/sms/twilio",
+    summary="Inbound SMS from Twilio: STOP records an objection, START lifts it",
+    response_class=Response,
+    responses={200: {"content": {"text/xml": {}}, "description": "Empty TwiML"}},
+)
+async def twilio_sms(
+    request: Request,
+    service: IntakeDep,
+    principal: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    form = await request.form()
+    fields = _fields(form)
+    settings = service.settings
+    if not settings.twilio_auth_token:
+        raise InvalidSignature("inbound SMS is not configured (PERMIS_TWILIO_AUTH_TOKEN)")
+    signature = request.headers.get("x-twilio-signature", "")
+    url = signed_url(request, settings.public_url)
+    if not twilio_signature_ok(settings.twilio_auth_token, url, fields, signature):
+        raise InvalidSignature("the X-Twilio-Signature header does not sign this request")
+    values = dict(fields)
+    sender, body = values.get("From", ""), values.get("Body")
+    if not sender.strip() or body is None or len(body) > 5000:
+        raise UsageError("From and Body (at most 5,000 characters) are required")
+    await run_in_threadpool(
+        service.receive_sms,
+        principal,
+        sender,
+        values.get("To"),
+        body,
+        values.get("MessageSid") or values.get("SmsSid"),
+    )
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+def _invalid(link: OpenedLink) -> HTMLResponse:
+    expired = link.status is LinkStatus.EXPIRED
+    return render("link_invalid", 410 if expired else 400, expired=expired)
+
+
+PAGES: dict[int | str, dict[str, Any]] = {
+    400: {"content": {"text/html": {}}, "description": "A page: the link is not valid"},
+    410: {"content": {"text/html": {}}, "description": "A page: the link has expired"},
+}
+
+
+@router.get(
+    "/u/{token}",
+    response_class=HTMLResponse,
+    summary="Unsubscribe confirmation page",
+    responses=PAGES,
+)
+async def unsubscribe_page(token: str, service: IntakeDep) -> HTMLResponse:
+    link = await run_in_threadpool(service.open, token, LinkPurpose.UNSUBSCRIBE)
+    if not link.valid:
+        return _invalid(link)
+    return render("unsubscribe", channel=link.channel().value, one_click=ONE_CLICK)
+
+
+@router.post(
+    "/u/{token}",
+    response_class=HTMLResponse,
+    summary="RFC 8058 one-click unsubscribe: body List-Unsubscribe=One-Click",
+    responses=PAGES,
+)
+async def one_click(token: str, request: Request, service: IntakeDep) -> HTMLResponse:
+    form = await request.form()
+    if form.get("List-Unsubscribe") != "One-Click":
+        return render("unsubscribe_bad", 400)
+    link, _ = await run_in_threadpool(service.unsubscribe, token)
+    if not link.valid:
+        return _invalid(link)
+    return render("unsubscribed", channel=link.channel().value)
+
+
+def _preferences(
+    service: Intake, link: OpenedLink, token: str, status: int = 200, **extra: object
+) -> HTMLResponse:
+    assert link.claim is not None
+    return render(
+        "preferences",
+        status,
+        rows=service.preferences(link),
+        contact=mask(link.claim.contact),
+        token=token,
+        form_id=secrets.token_urlsafe(16),
+        all_channels=[c.value for c in Channel],
+        **extra,
+    )
+
+
+@router.get("/p/{token}", response_class=HTMLResponse, summary="Preference page", responses=PAGES)
+async def preference_page(
+    token: str,
+    service: IntakeDep,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    link = await run_in_threadpool(service.open, token, LinkPurpose.PREFERENCES)
+    if not link.valid:
+        return _invalid(link)
+    return await run_in_threadpool(
+        _preferences, service, link, token, done=done if done in DONE else None
+    )
+
+
+def _change(form: FormData) -> PreferenceChange:
+    """The change a form asks for, or :class:`UsageError` (the page shows it, nothing changes)."""
+    values = dict(_fields(form))
+    action, channel = values.get("action", ""), values.get("channel", "")
+    version = values.get("page_version", "")
+    if version != page_version("preferences"):
+        raise UsageError("stale")
+    if action not in DONE or channel not in {*(c.value for c in Channel), ALL}:
+        raise UsageError("unknown")
+    if action == "withdraw" and channel == ALL:
+        raise UsageError("unknown")
+    maximum, per = None, None
+    if action == "budget":
+        raw, period = values.get("max", "").strip(), values.get("per", "")
+        if not raw.isdigit() or int(raw) > MAX_BUDGET or period not in {p.value for p in Period}:
+            raise UsageError("budget")
+        maximum, per = int(raw), Period(period)
+    return PreferenceChange(action, channel, version, values.get("form_id"), maximum, per)
+
+
+@router.post(
+    "/p/{token}",
+    response_class=HTMLResponse,
+    summary="A change on the preference page",
+    responses={**PAGES, 303: {"description": "Back to the page, with a confirmation"}},
+)
+async def preference_change(token: str, request: Request, service: IntakeDep) -> Response:
+    link = await run_in_threadpool(service.open, token, LinkPurpose.PREFERENCES)
+    if not link.valid:
+        return _invalid(link)
+    form = await request.form()
+    try:
+        change = _change(form)
+    except UsageError as problem:
+        return await run_in_threadpool(
+            _preferences, service, link, token, 422, problem=problem.message
+        )
+    await run_in_threadpool(service.change_preference, link, change)
+    return RedirectResponse(f"/p/{token}?done={change.action}", status_code=303)
