@@ -29,6 +29,8 @@ class EventType(StrEnum):
     ATTEMPT_RECORDED = "AttemptRecorded"
     BUDGET_SET = "BudgetSet"
     LIST_IMPORTED = "ListImported"
+    POLICY_SET = "PolicySet"
+    RECEIPT_KEY_CREATED = "ReceiptKeyCreated"
 
 
 OPT_OUT_EVENTS = frozenset({EventType.OBJECTION_RECORDED, EventType.CONSENT_WITHDRAWN})
