@@ -37,6 +37,9 @@ class Settings:
     """How long an imported Bloctel snapshot stays valid (operator rule)."""
     public_url: str = "http://127.0.0.1:8000"
     """Base URL of the preference and unsubscribe pages."""
+    receipt_secret: str = ""
+    """Seals each principal's private receipt-signing key in the register (AES-GCM); required to
+    issue signed receipts, never printed."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -51,7 +54,8 @@ class Settings:
 
     def __repr__(self) -> str:
         shown = ", ".join(
-            f"{f.name}={mask_url(str(getattr(self, f.name)))!r}" for f in fields(self)
+            f"{f.name}={'***' if 'secret' in f.name else mask_url(str(getattr(self, f.name)))!r}"
+            for f in fields(self)
         )
         return f"Settings({shown})"
 

@@ -136,9 +136,7 @@ def cap_attempt_times(attempts: Iterable[AttemptFact], cap: PolicyCap) -> list[d
     return attempt_times((a for a in attempts if a.campaign == cap.campaign), cap.channels)
 
 
-def _cap_reason(
-    request: CheckRequest, facts: Facts, cap: PolicyCap, at: datetime
-) -> Reason | None:
+def _cap_reason(request: CheckRequest, facts: Facts, cap: PolicyCap, at: datetime) -> Reason | None:
     if not cap_applies(cap, request.channel, request.campaign):
         return None
     state = cap_state(cap_attempt_times(facts.attempts, cap), at, cap.max, cap_shift(cap))

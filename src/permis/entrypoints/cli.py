@@ -327,6 +327,10 @@ def scrub(
     emit(summary.to_dict(), as_json, scrub_text(summary))
 
 
+from permis.entrypoints import cli_pressure  # noqa: E402
+
+cli_pressure.register(app)
+
 # -- the process entry point -----------------------------------------------------------------------
 
 

@@ -90,8 +90,12 @@ def _line_of(lines: list[str], path: Path, key: str | None) -> int:
             name = line[2:].split("]]")[0].strip()
             counters[name] = counters.get(name, -1) + 1
             current = (name, counters[name])
+            if (*path, key) == (name,):
+                return number
         elif line.startswith("["):
             current = tuple(p.strip().strip('"') for p in line[1:].split("]")[0].split("."))
+            if current[: len(path) + 1] == (*path, key):
+                return number
         elif key is not None and current == path:
             written = line.split("=", 1)[0].strip().strip('"') if "=" in line else None
             if written == key:
@@ -113,7 +117,10 @@ def parse_policy(text: str, name: str = "policy") -> PolicyFile:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyInvalid(f"{name}: not valid TOML: {exc}") from None
+        found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        where = f"{name} line {found[1]}" if found else name
+        reason = re.sub(r" \(at (line \d+, column \d+|end of document)\)", "", str(exc))
+        raise PolicyInvalid(f"{where}: not valid TOML: {reason}") from None
     reader = _Reader(text, name)
     reader.keys(data, TOP_KEYS, ())
     version = data.get("version")
@@ -162,7 +169,9 @@ def _quiet_hours(reader: _Reader, table: Any) -> tuple[QuietHours, ...]:
         if not isinstance(spec, dict):
             raise reader.fail(("quiet_hours",), channel, "write [quiet_hours.CHANNEL] hours = [..]")
         reader.keys(spec, QUIET_KEYS, path)
-        intervals = [_interval(reader, path, text) for text in _strings(reader, spec, path, "hours")]
+        intervals = [
+            _interval(reader, path, text) for text in _strings(reader, spec, path, "hours")
+        ]
         days = frozenset(_day(reader, path, d) for d in _strings(reader, spec, path, "days"))
         windows = _allowed(intervals, frozenset(range(7)) - days)
         quiet = tuple(str(text) for text in spec.get("hours", []))
@@ -197,7 +206,8 @@ def _interval(reader: _Reader, path: Path, text: str) -> tuple[int, int]:
         raise reader.fail(path, "hours", f"write quiet hours as HH:MM-HH:MM, not {text!r}")
     start = _minutes(reader, path, match[1], match[2], text)
     end = _minutes(reader, path, match[3], match[4], text)
-    if start == end or start == 1440:
+    start %= 1440  # 24:00 as a start is the next midnight: 00:00
+    if start == end % 1440:
         raise reader.fail(path, "hours", f"empty quiet interval {text!r}")
     return (start, end) if start < end else (start, end + 1440)
 
@@ -216,8 +226,8 @@ def _allowed(quiet: list[tuple[int, int]], weekdays: frozenset[int]) -> tuple[Wi
         begin = minute
         while minute < 1440 and not blocked[minute]:
             minute += 1
-        end = time.max if minute == 1440 else time(minute // 60, minute % 60)
-        windows.append(Window(weekdays, time(begin // 60, begin % 60), end))
+        close = time.max if minute == 1440 else time(minute // 60, minute % 60)
+        windows.append(Window(weekdays, time(begin // 60, begin % 60), close))
     return tuple(w for w in windows if weekdays)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Cursor
+from permis.domain.events import StoredEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +78,11 @@ def add_receipt_key(cur: Cursor, principal_id: int, key: StoredKey) -> None:
             "t": key.created_at,
         },
     )
+
+
+def event_by_id(cur: Cursor, principal_id: int, event_id: int) -> StoredEvent | None:
+    rows = cur.execute(
+        f"SELECT {repo._EVENT_COLUMNS} FROM events WHERE principal_id = :p AND id = :i",
+        {"p": principal_id, "i": event_id},
+    )
+    return repo._event(rows[0]) if rows else None
