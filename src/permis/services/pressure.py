@@ -153,19 +153,31 @@ def pressure_view(
 # ---------------------------------------------------------------------------------------------
 
 
-def _window_flags(attempts: pl.DataFrame, at: datetime, spans: dict[str, Shift]) -> pl.DataFrame:
-    """One 0/1 column per span: does the attempt count at ``at`` under that span?"""
+def _counts(
+    attempts: pl.LazyFrame, at: datetime, channel: str, caps: list[PolicyCap], legal: bool
+) -> pl.LazyFrame:
+    """One pass over the attempts: per contact, how many count at ``at`` under each span
+    (``b_<scope>_<period>`` for budgets on ``channel`` or ``all``, ``c_<i>`` for the policy
+    caps, ``legal`` for the law's cap)."""
     at_us = repo.to_us(at)
-    return attempts.select(
-        "contact",
-        "channel",
-        *(
-            ((pl.col("at") >= sf.threshold(at, shift)) & (pl.col("at") <= at_us))
-            .cast(pl.Int32)
-            .alias(name)
-            for name, shift in spans.items()
-        ),
-    )
+
+    def counted(shift: Shift, channels: frozenset[str] | None) -> pl.Expr:
+        inside = (pl.col("at") >= sf.threshold(at, shift)) & (pl.col("at") <= at_us)
+        if channels is not None and ALL not in channels:
+            inside = inside & pl.col("channel").is_in(sorted(channels))
+        return inside.sum().cast(pl.Int64)  # a boolean sum is unsigned: 2 - 3 must be -1
+
+    sums = [
+        counted(period_shift(p), None if scope == ALL else frozenset({channel})).alias(
+            f"b_{scope}_{p.value}"
+        )
+        for scope in (channel, ALL)
+        for p in Period
+    ]
+    sums += [counted(cap_shift(c), c.channels).alias(f"c_{i}") for i, c in enumerate(caps)]
+    if legal:
+        sums.append(counted(days_shift(LEGAL_CAP[1]), LEGAL_CAP[2]).alias("legal"))
+    return attempts.group_by("contact").agg(sums)
 
 
 def remaining(
@@ -180,63 +192,49 @@ def remaining(
 
     ``attempts``: ``contact``, ``channel``, ``at`` (µs UTC); ``budgets``: ``contact``,
     ``channel`` (a channel or ``all``), ``max_count``, ``period``, ``set_at`` (µs). Returns one
-    row per contact found in either, with ``used``/``left`` per cap and ``remaining`` (the least
+    row per contact found in either (a contact in neither has used nothing), with
+    ``budget_left``, ``left_<i>`` per policy cap, ``left_legal`` and ``remaining`` (the least
     ``left``; null when no cap applies). Campaign caps are left to the single check.
     """
-    spans: dict[str, Shift] = {f"p_{p.value}": period_shift(p) for p in Period}
     caps = [c for c in (policy.caps if policy else ()) if c.campaign is None]
     caps = [c for c in caps if channel in c.channels or ALL in c.channels]
-    spans.update({f"c_{i}": cap_shift(c) for i, c in enumerate(caps)})
     legal = legal_cap and channel in LEGAL_CAP[2]
+    counts = _counts(attempts.lazy(), at, channel, caps, legal)
+    lefts = [
+        (cap.max - pl.col(f"c_{i}").fill_null(0)).clip(0).alias(f"left_{i}")
+        for i, cap in enumerate(caps)
+    ]
     if legal:
-        spans["legal"] = days_shift(LEGAL_CAP[1])
-    flags = _window_flags(attempts, at, spans)
-    lefts = []
-    result = _budget_left(flags, budgets, channel, at)
-    for i, cap in enumerate(caps):
-        counted = flags if ALL in cap.channels else _on(flags, cap.channels)
-        used = counted.group_by("contact").agg(pl.col(f"c_{i}").sum().alias(f"used_{i}"))
-        result = result.join(used, on="contact", how="full", coalesce=True)
-        lefts.append((cap.max - pl.col(f"used_{i}").fill_null(0)).clip(0).alias(f"left_{i}"))
-    if legal:
-        phone = _on(flags, LEGAL_CAP[2])
-        used = phone.group_by("contact").agg(pl.col("legal").sum().alias("used_legal"))
-        result = result.join(used, on="contact", how="full", coalesce=True)
-        lefts.append((LEGAL_CAP[0] - pl.col("used_legal").fill_null(0)).clip(0).alias("left_legal"))
-    result = result.with_columns(*lefts)
+        lefts.append((LEGAL_CAP[0] - pl.col("legal").fill_null(0)).clip(0).alias("left_legal"))
+    in_force = _budget_left(budgets.lazy(), counts, channel, at)
+    result = counts.join(in_force, on="contact", how="full", coalesce=True).with_columns(*lefts)
     names = ["budget_left", *(e.meta.output_name() for e in lefts)]
-    return result.with_columns(pl.min_horizontal(*names).alias("remaining"))
-
-
-def _on(flags: pl.DataFrame, channels: frozenset[str]) -> pl.DataFrame:
-    return flags.filter(pl.col("channel").is_in(sorted(channels)))
+    columns = ["contact", "budget_used", *names]
+    return (
+        result.select(*columns).with_columns(pl.min_horizontal(*names).alias("remaining")).collect()
+    )
 
 
 def _budget_left(
-    flags: pl.DataFrame, budgets: pl.DataFrame, channel: str, at: datetime
-) -> pl.DataFrame:
-    """Per contact: the least ``left`` over the budgets in force on ``channel`` (or ``all``)."""
+    budgets: pl.LazyFrame, counts: pl.LazyFrame, channel: str, at: datetime
+) -> pl.LazyFrame:
+    """Per contact: the least ``left`` over the budgets in force on ``channel`` (or ``all``);
+    the latest one per scope wins, as in ``budget_in_force``."""
+    wanted = (pl.col("set_at") <= repo.to_us(at)) & pl.col("channel").is_in([channel, ALL])
     in_force = (
-        budgets.filter(
-            (pl.col("set_at") <= repo.to_us(at)) & pl.col("channel").is_in([channel, ALL])
-        )
+        budgets.filter(wanted)
         .with_row_index("order")
         .sort("set_at", "order")
         .group_by("contact", "channel")
         .last()
     )
-    spans = [f"p_{p.value}" for p in Period]
-    per_channel = flags.group_by("contact", "channel").agg(pl.col(spans).sum())
-    every = (
-        per_channel.group_by("contact")
-        .agg(pl.col(spans).sum())
-        .with_columns(pl.lit(ALL).alias("channel"))
-    )
-    counts = pl.concat([per_channel, every.select(per_channel.columns)])
-    joined = in_force.join(counts, on=["contact", "channel"], how="left")
+    joined = in_force.join(counts, on="contact", how="left")
     used = pl.coalesce(
         *(
-            pl.when(pl.col("period") == p.value).then(pl.col(f"p_{p.value}").fill_null(0))
+            pl.when((pl.col("channel") == scope) & (pl.col("period") == p.value)).then(
+                pl.col(f"b_{scope}_{p.value}").fill_null(0)
+            )
+            for scope in (channel, ALL)
             for p in Period
         )
     )
