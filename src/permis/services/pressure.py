@@ -160,11 +160,18 @@ def _counts(
     (``b_<scope>_<period>`` for budgets on ``channel`` or ``all``, ``c_<i>`` for the policy
     caps, ``legal`` for the law's cap)."""
     at_us = repo.to_us(at)
+    bits = {c.value: 1 << i for i, c in enumerate(Channel)}
+    spans = [period_shift(p) for p in Period] + [cap_shift(c) for c in caps]
+    lowest = min(sf.threshold(at, shift) for shift in [*spans, days_shift(LEGAL_CAP[1])])
+    attempts = attempts.filter((pl.col("at") >= lowest) & (pl.col("at") <= at_us)).with_columns(
+        pl.col("channel").replace_strict(bits, default=0, return_dtype=pl.Int32).alias("bit")
+    )
 
     def counted(shift: Shift, channels: frozenset[str] | None) -> pl.Expr:
-        inside = (pl.col("at") >= sf.threshold(at, shift)) & (pl.col("at") <= at_us)
+        inside = pl.col("at") >= sf.threshold(at, shift)
         if channels is not None and ALL not in channels:
-            inside = inside & pl.col("channel").is_in(sorted(channels))
+            mask = sum(bits.get(c, 0) for c in channels)
+            inside = inside & ((pl.col("bit") & mask) != 0)
         return inside.sum().cast(pl.Int64)  # a boolean sum is unsigned: 2 - 3 must be -1
 
     sums = [
