@@ -56,6 +56,9 @@ class Settings:
     """A delivery not acknowledged after this long is overdue."""
     data_dir: str = ""
     """Folder of the public data sets (bank-marketing, hillstrom); empty: ../shared/data."""
+    receipt_secret: str = ""
+    """Seals each principal's private receipt-signing key in the register (AES-GCM); required to
+    issue signed receipts, never printed."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -75,7 +78,7 @@ class Settings:
         return f"Settings({shown})"
 
 
-SECRET_FIELDS = frozenset({"link_secret", "twilio_auth_token"})
+SECRET_FIELDS = frozenset({"link_secret", "twilio_auth_token", "receipt_secret"})
 
 
 def _shown(name: str, value: Any) -> str:

@@ -81,7 +81,7 @@ def _frames(people: list[Facts]) -> dict[str, pl.DataFrame]:
         ]
         rows["refusals"] += [(h, us(r.at), r.processor) for r in facts.refusals]
         rows["contracts"] += [(h, us(k.start), k.end and us(k.end)) for k in facts.contracts]
-        rows["attempts"] += [(h, a.channel, us(a.at)) for a in facts.attempts]
+        rows["attempts"] += [(h, a.channel, us(a.at), a.campaign) for a in facts.attempts]
         rows["budgets"] += [
             (h, b.channel, b.max, b.period.value, us(b.set_at)) for b in facts.budgets
         ]

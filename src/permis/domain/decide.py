@@ -14,7 +14,7 @@ from datetime import datetime
 
 from permis.domain.calendar import local_time
 from permis.domain.model import CheckRequest, Decision, Facts, Reason, ReasonCode
-from permis.domain.pressure import EMPTY_POLICY, Policy, attempt_times, cap_state, days_shift
+from permis.domain.pressure import EMPTY_POLICY, Policy, policy_reasons
 from permis.domain.rules.base import RuleContext, RulePack
 
 MAX_STEPS = 64
@@ -22,7 +22,6 @@ MAX_STEPS = 64
 
 INVALID_RULE = "PERMIS.contact"
 INVALID_REFERENCE = "RGPD art. 5(1)(d) (exactitude); Permis never guesses a contact point"
-POLICY_REFERENCE = "Politique de contact du responsable de traitement"
 
 
 def decide(
@@ -67,18 +66,7 @@ def evaluate(
 def _policy_reasons(
     request: CheckRequest, facts: Facts, policy: Policy, at: datetime
 ) -> list[Reason]:
-    found = []
-    for cap in policy.caps:
-        if request.channel not in cap.channels and "all" not in cap.channels:
-            continue
-        times = attempt_times(facts.attempts, cap.channels)
-        state = cap_state(times, at, cap.max, days_shift(cap.days))
-        if state.reached:
-            message = f"Company policy: at most {cap.max} contact(s) per {cap.days} days"
-            found.append(
-                Reason(ReasonCode.POLICY_CAP, cap.rule, POLICY_REFERENCE, message, state.frees_at)
-            )
-    return found
+    return policy_reasons(request, facts, policy, at)
 
 
 def _next_allowed(

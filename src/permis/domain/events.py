@@ -32,6 +32,8 @@ class EventType(StrEnum):
     LIST_IMPORTED = "ListImported"
     API_KEY_CREATED = "ApiKeyCreated"
     API_KEY_REVOKED = "ApiKeyRevoked"
+    POLICY_SET = "PolicySet"
+    RECEIPT_KEY_CREATED = "ReceiptKeyCreated"
 
 
 OPT_OUT_EVENTS = frozenset({EventType.OBJECTION_RECORDED, EventType.CONSENT_WITHDRAWN})

@@ -146,6 +146,7 @@ class AttemptFact:
     channel: str
     processor: str | None = None
     outcome: str | None = None
+    campaign: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +206,7 @@ class CheckRequest:
     audience: Audience = Audience.CONSUMER
     sector: Sector = Sector.GENERAL
     processor: str | None = None
+    campaign: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,35 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from permis.domain.model import ALL, AttemptFact, BudgetFact, Period
+from permis.domain.calendar import next_common_window_start
+from permis.domain.model import (
+    ALL,
+    AttemptFact,
+    BudgetFact,
+    CheckRequest,
+    Facts,
+    Period,
+    Reason,
+    ReasonCode,
+)
+from permis.domain.policy import EMPTY_POLICY, POLICY_REFERENCE, Policy, PolicyCap, QuietHours
 
 Shift = Callable[[datetime], datetime]
+
+__all__ = [
+    "EMPTY_POLICY",
+    "CapState",
+    "Policy",
+    "PolicyCap",
+    "QuietHours",
+    "add_months",
+    "attempt_times",
+    "budget_in_force",
+    "cap_state",
+    "days_shift",
+    "period_shift",
+    "policy_reasons",
+]
 
 
 def add_months(at: datetime, months: int) -> datetime:
@@ -78,22 +104,98 @@ def budget_in_force(budgets: Iterable[BudgetFact], channel: str, at: datetime) -
     return list(latest.values())
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyCap:
-    """A principal's own cap: at most ``max`` contacts on ``channels`` per ``days`` rolling days."""
-
-    rule: str
-    channels: frozenset[str]
-    max: int
-    days: int
+def cap_shift(cap: PolicyCap) -> Shift:
+    return period_shift(cap.period) if cap.period is not None else days_shift(cap.days)
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """The principal's own stricter rules. The empty policy adds nothing to the law."""
+def policy_reasons(
+    request: CheckRequest, facts: Facts, policy: Policy, at: datetime
+) -> list[Reason]:
+    """The reasons the principal's own policy adds at ``at`` (quiet hours, exclusions, caps)."""
+    found = [
+        reason
+        for reason in (_quiet_reason(request, policy, at), _excluded_reason(request, policy))
+        if reason is not None
+    ]
+    for cap in policy.caps:
+        reason = _cap_reason(request, facts, cap, at)
+        if reason is not None:
+            found.append(reason)
+    return found
 
-    version: str | None = None
-    caps: tuple[PolicyCap, ...] = ()
+
+def cap_applies(cap: PolicyCap, channel: str, campaign: str | None) -> bool:
+    if cap.campaign is not None and cap.campaign != campaign:
+        return False
+    return channel in cap.channels or ALL in cap.channels
 
 
-EMPTY_POLICY = Policy()
+def cap_attempt_times(attempts: Iterable[AttemptFact], cap: PolicyCap) -> list[datetime]:
+    if cap.campaign is None:
+        return attempt_times(attempts, cap.channels)
+    return attempt_times((a for a in attempts if a.campaign == cap.campaign), cap.channels)
+
+
+def _cap_reason(request: CheckRequest, facts: Facts, cap: PolicyCap, at: datetime) -> Reason | None:
+    if not cap_applies(cap, request.channel, request.campaign):
+        return None
+    state = cap_state(cap_attempt_times(facts.attempts, cap), at, cap.max, cap_shift(cap))
+    if not state.reached:
+        return None
+    scope = ", ".join(sorted(cap.channels))
+    where = f" in campaign {cap.campaign}" if cap.campaign is not None else ""
+    message = (
+        f"Company policy: at most {cap.max} contact(s) per {cap.span} on {scope}{where};"
+        f" {state.used} made"
+    )
+    if cap.max <= 0:
+        message = f"Company policy: no contact on {scope}{where}"
+    return Reason(ReasonCode.POLICY_CAP, cap.rule, POLICY_REFERENCE, message, state.frees_at)
+
+
+def _quiet_reason(request: CheckRequest, policy: Policy, at: datetime) -> Reason | None:
+    quiet = policy.quiet_for(request.channel)
+    if quiet is None:
+        return None
+    contact = request.contact
+    zones = (contact.timezones if contact is not None else ()) or (policy.timezone,)
+    until: datetime | None = None
+    if quiet.windows:
+        try:
+            until = next_common_window_start(at, zones, quiet.windows)
+        except ValueError:  # no window within the search bound: fail closed
+            until = None
+    if until is not None and until <= at:
+        return None
+    days = ", ".join(DAY_NAMES[d] for d in sorted(quiet.quiet_days))
+    hours = ", ".join(quiet.quiet)
+    parts = [p for p in (hours, days and f"all day {days}") if p]
+    message = f"Company policy: no {request.channel} contacts {'; '.join(parts)} (local time)"
+    return Reason(ReasonCode.OUTSIDE_HOURS, quiet.rule, POLICY_REFERENCE, message, until)
+
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _excluded_reason(request: CheckRequest, policy: Policy) -> Reason | None:
+    if request.audience.value in policy.excluded_audiences:
+        return Reason(
+            ReasonCode.POLICY_CAP,
+            "POLICY.exclude.audience",
+            POLICY_REFERENCE,
+            f"Company policy: no prospecting of the {request.audience.value} audience",
+            None,
+        )
+    contact = request.contact
+    if contact is None:
+        return None
+    places = {p for p in (contact.country, contact.region) if p}
+    if places & policy.excluded_regions:
+        return Reason(
+            ReasonCode.POLICY_CAP,
+            "POLICY.exclude.region",
+            POLICY_REFERENCE,
+            "Company policy: no prospecting of contact points in this region",
+            None,
+        )
+    return None

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from permis.entrypoints import cli_api, cli_links
+from permis.entrypoints import cli_api, cli_links, cli_pressure
 from permis.entrypoints.cli_common import (
     At,
     Contact,
@@ -332,6 +332,7 @@ def scrub(
 
 cli_api.register(app)
 cli_links.register(app)
+cli_pressure.register(app)
 
 
 # -- the process entry point -----------------------------------------------------------------------

@@ -172,6 +172,9 @@ def record_attempt(
             help="answered, no_answer, busy, voicemail, refused, sent, delivered, failed.",
         ),
     ] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", help="The campaign (for per-campaign caps).")
+    ] = None,
     principal: PrincipalOpt = None,
     idempotency_key: KeyOpt = None,
     as_json: JsonOpt = False,
@@ -188,6 +191,7 @@ def record_attempt(
         actor=processor,
         outcome=parse_enum(Outcome, outcome, "--outcome") if outcome else None,
         idempotency_key=idempotency_key,
+        campaign=campaign,
     )
     _recorded(build_app().register.record_attempt(**kwargs), as_json)
 

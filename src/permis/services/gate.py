@@ -23,9 +23,10 @@ from permis.domain.model import (
     Facts,
     Sector,
 )
-from permis.domain.pressure import EMPTY_POLICY, Policy
+from permis.domain.pressure import Policy
 from permis.domain.rules.base import RulePack
 from permis.errors import InvalidContact
+from permis.services.policy import load_policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class CheckQuery:
     purpose: str = DEFAULT_PURPOSE
     audience: Audience = Audience.CONSUMER
     sector: Sector | None = None
+    campaign: str | None = None
 
 
 class Gate:
@@ -48,7 +50,7 @@ class Gate:
         db: Database,
         rules: RulePack,
         clock: Callable[[], datetime],
-        policy: Policy = EMPTY_POLICY,
+        policy: Policy | None = None,  # None: the principal's policy in force, from the register
     ) -> None:
         self.db = db
         self.rules = rules
@@ -60,6 +62,7 @@ class Gate:
         point = _parse(query.contact)
         with self.db.transaction() as cur:
             principal = repo.find_principal(cur, query.principal)
+            policy = self.policy if self.policy is not None else load_policy(cur, principal.id)
             facts = Facts()
             if point is not None:
                 hashed = contact_hash(point.value, principal.hash_key)
@@ -73,8 +76,9 @@ class Gate:
             audience=query.audience,
             sector=query.sector or Sector(principal.sector),
             processor=query.processor,
+            campaign=query.campaign,
         )
-        return decide(request, facts, self.rules, self.policy)
+        return decide(request, facts, self.rules, policy)
 
 
 def _parse(text: str) -> ContactPoint | None:

@@ -252,6 +252,7 @@ class Register:
         outcome: Outcome | None = None,
         actor: str | None = None,
         idempotency_key: str | None = None,
+        campaign: str | None = None,
     ) -> Recorded:
         when = at or self.clock()
         data = {
@@ -259,6 +260,8 @@ class Register:
             "processor": processor,
             "outcome": outcome.value if outcome else None,
         }
+        if campaign is not None:
+            data["campaign"] = campaign
 
         def apply(cur: Cursor, s: _Subject, e: StoredEvent) -> None:
             at_us = repo.to_us(when)
@@ -273,6 +276,7 @@ class Register:
                     "at": at_us,
                     "processor": processor,
                     "outcome": data["outcome"],
+                    "campaign": campaign,
                 },
             )
             if outcome is Outcome.REFUSED:  # a refusal reported by the dialer is a refusal

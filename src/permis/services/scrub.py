@@ -39,9 +39,10 @@ from permis.domain.model import (
     ReasonCode,
     Sector,
 )
-from permis.domain.pressure import EMPTY_POLICY, Policy
+from permis.domain.pressure import Policy
 from permis.domain.rules.base import RulePack
 from permis.services.normalise import normalise_phones
+from permis.services.policy import policy_in_force
 from permis.services.scrub_state import NO_FACTS, RegisterState, load_state
 
 INVALID = ReasonCode.INVALID_CONTACT.value
@@ -59,6 +60,7 @@ class ScrubRequest:
     audience: Audience = Audience.CONSUMER
     sector: Sector | None = None
     column: str | None = None
+    campaign: str | None = None
 
 
 @dataclass(slots=True)
@@ -151,6 +153,7 @@ class Decider:
             request.audience,
             sector,
             request.processor,
+            request.campaign,
         )
         self._codes: dict[tuple[Any, ...], str] = {}
         self.decisions = 0
@@ -274,13 +277,15 @@ def run_scrub(
     request: ScrubRequest,
     out: Path | None,
     rejects: Path | None,
-    policy: Policy = EMPTY_POLICY,
+    policy: Policy | None = None,
     progress: Progress | None = None,
 ) -> ScrubSummary:
     """Scrub ``path``: allowed rows to ``out``, the others to ``rejects``; nothing is written
     under those names unless the whole file went through."""
     started = time.perf_counter()
     info = files.sniff(path)
+    if policy is None:  # the principal's policy in force, as the gate does
+        policy = policy_in_force(db, request.principal)
     state = load_state(db, request.principal, rules, request, policy)
     sector = request.sector or Sector(state.principal.sector)
     decider = Decider(state, rules, policy, request, sector)

@@ -92,7 +92,7 @@ _COLUMNS: dict[str, dict[str, Any]] = {
     "objections": {"channel": pl.Utf8, "purpose": pl.Utf8, "at": pl.Int64, "source": pl.Utf8},
     "refusals": {"at": pl.Int64, "processor": pl.Utf8},
     "contracts": {"start_at": pl.Int64, "end_at": pl.Int64},
-    "attempts": {"channel": pl.Utf8, "at": pl.Int64},
+    "attempts": {"channel": pl.Utf8, "at": pl.Int64, "campaign": pl.Utf8},
     "budgets": {"channel": pl.Utf8, "max_count": pl.Int64, "period": pl.Utf8, "set_at": pl.Int64},
 }
 
@@ -170,12 +170,19 @@ def _keys(frames: dict[str, pl.DataFrame], at: datetime, policy: Policy, max_age
         ),
         frames["attempts"]
         .with_columns(sf.represent(frames["attempts"]["at"], attempts))
-        .group_by("contact_hash", "channel", "at")
+        .group_by("contact_hash", "channel", "at", "campaign")
         .len()
         .select(
             "contact_hash",
             pl.concat_str(
-                [pl.lit("a"), text("channel"), text("at"), text("len")], separator=FIELD
+                [
+                    pl.lit("a"),
+                    text("channel"),
+                    text("at"),
+                    text("len"),
+                    text("campaign").fill_null(""),
+                ],
+                separator=FIELD,
             ).alias("key"),
         ),
     ]
@@ -217,7 +224,10 @@ def _facts(keys: list[str]) -> Facts:
         elif letter == "o":
             parts["o"].append(ObjectionFact(repo.from_us(int(f[2])), f[0], f[1], f[3]))
         elif letter == "a":
-            parts["a"] += [AttemptFact(repo.from_us(int(f[1])), f[0])] * int(f[2])
+            campaign = f[3] if len(f) > 3 and f[3] else None
+            parts["a"] += [AttemptFact(repo.from_us(int(f[1])), f[0], campaign=campaign)] * int(
+                f[2]
+            )
         elif letter == "r":
             parts["r"].append(RefusalFact(repo.from_us(int(f[0])), values[1]))
         elif letter == "k":

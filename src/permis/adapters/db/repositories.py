@@ -281,7 +281,7 @@ PROJECTION_INSERTS = {
     "objections": "channel, purpose, at, source",
     "refusals": "at, processor",
     "contracts": "start_at, end_at",
-    "attempts": "channel, at, processor, outcome",
+    "attempts": "channel, at, processor, outcome, campaign",
     "budgets": "channel, max_count, period, set_at",
 }
 
@@ -400,8 +400,10 @@ def load_facts(
         for r in cur.execute(f"SELECT start_at, end_at FROM contracts {where}", key)
     )
     attempts = tuple(
-        AttemptFact(from_us(r[1]), r[0], r[2], r[3])
-        for r in cur.execute(f"SELECT channel, at, processor, outcome FROM attempts {where}", key)
+        AttemptFact(from_us(r[1]), r[0], r[2], r[3], r[4])
+        for r in cur.execute(
+            f"SELECT channel, at, processor, outcome, campaign FROM attempts {where}", key
+        )
     )
     budgets = tuple(
         BudgetFact(r[0], int(r[1]), Period(r[2]), from_us(r[3]))

@@ -126,6 +126,7 @@ attempts = _fact_table(
     Column("at", BigInteger, nullable=False),
     Column("processor", Text),
     Column("outcome", Text),
+    Column("campaign", Text),
 )
 
 Index("ix_attempts_at", attempts.c.principal_id, attempts.c.at)
@@ -220,3 +221,26 @@ inbound_messages = Table(
 """Inbound SMS that are not a keyword (and keywords from a sender that is not a valid number):
 kept for a human to read, the sender as a keyed hash only; ``body`` is erasable personal data.
 ``provider_id`` (Twilio's ``MessageSid``) makes a provider's retry a no-op."""
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("principal_id", Integer, primary_key=True),
+    Column("version", Text, nullable=False),
+    Column("event_id", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("set_at", BigInteger, nullable=False),
+)
+"""The policy in force per principal; its history is the ledger's ``PolicySet`` events."""
+
+principal_keys = Table(
+    "principal_keys",
+    metadata,
+    Column("principal_id", Integer, primary_key=True),
+    Column("kid", Text, nullable=False),
+    Column("public_jwk", Text, nullable=False),
+    Column("private_sealed", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+"""Each principal's Ed25519 receipt key: the public JWK, the private one sealed (AES-GCM)."""

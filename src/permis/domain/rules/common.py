@@ -42,12 +42,13 @@ def _budget(rule: Rule, ctx: RuleContext) -> Reason | None:
         state = cap_state(times, ctx.at, budget.max, period_shift(budget.period))
         if not state.reached:
             continue
-        reason = rule.reason(
-            ReasonCode.PERSONAL_BUDGET,
+        message = (
             f"The person allows at most {budget.max} contact(s) per {budget.period.value}"
-            f" on {budget.channel}; {state.used} made",
-            state.frees_at,
+            f" on {budget.channel}; {state.used} made"
         )
+        if budget.max <= 0:  # "never on this channel": like an objection, without being one
+            message = f"The person wants no contact on {budget.channel} (a budget of 0)"
+        reason = rule.reason(ReasonCode.PERSONAL_BUDGET, message, state.frees_at)
         if worst is None or _later(reason, worst):
             worst = reason
     return worst
