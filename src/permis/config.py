@@ -37,6 +37,8 @@ class Settings:
     """How long an imported Bloctel snapshot stays valid (operator rule)."""
     public_url: str = "http://127.0.0.1:8000"
     """Base URL of the preference and unsubscribe pages."""
+    rule_pack_overrides: str = ""
+    """``principal=pack,...``: that pack decides every contact of that principal."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -256,11 +256,11 @@ def rules(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/rules.md.")] = False,
 ) -> None:
     """The rules Permis enforces: ids, legal references, channels, dates."""
-    from permis.bootstrap import rule_pack
+    from permis.bootstrap import rulebook
     from permis.config import Settings
     from permis.entrypoints.rulesdoc import rules_markdown, rules_text
 
-    packs = [rule_pack(Settings.from_env())]
+    packs = list(rulebook(Settings.from_env()).packs)
     typer.echo(rules_markdown(packs) if markdown else rules_text(packs))
 
 

@@ -25,6 +25,7 @@ from permis.domain.model import (
 )
 from permis.domain.pressure import EMPTY_POLICY, Policy
 from permis.domain.rules.base import RulePack
+from permis.domain.rules.registry import Rulebook, as_rulebook
 from permis.errors import InvalidContact
 
 
@@ -46,12 +47,12 @@ class Gate:
     def __init__(
         self,
         db: Database,
-        rules: RulePack,
+        rules: RulePack | Rulebook,
         clock: Callable[[], datetime],
         policy: Policy = EMPTY_POLICY,
     ) -> None:
         self.db = db
-        self.rules = rules
+        self.rules = as_rulebook(rules)
         self.clock = clock
         self.policy = policy
 
@@ -74,7 +75,8 @@ class Gate:
             sector=query.sector or Sector(principal.sector),
             processor=query.processor,
         )
-        return decide(request, facts, self.rules, self.policy)
+        pack = self.rules.pack_for(point, self.rules.override_for(principal.name))
+        return decide(request, facts, pack, self.policy)
 
 
 def _parse(text: str) -> ContactPoint | None:
