@@ -94,9 +94,8 @@ def test_all_lists_every_export() -> None:
 
 
 def test_rules_doc_is_generated_from_the_packs() -> None:
-    from permis.entrypoints.rulesdoc import rules_markdown
-
     from permis.domain.rules.registry import all_packs
+    from permis.entrypoints.rulesdoc import rules_markdown
 
     expected = rules_markdown(list(all_packs())) + "\n"
     assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == expected, "run `make docs`"

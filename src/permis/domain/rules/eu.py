@@ -17,8 +17,8 @@ from permis.domain.rules.common import COMMON_RULES
 
 EPRIVACY_DATE = date(2003, 10, 31)
 """Directive 2002/58/EC: transposition deadline (art. 17)."""
-UWG_2009 = date(2009, 8, 4)
-"""Gesetz zur Bekämpfung unerlaubter Telefonwerbung: consent to calls must be express."""
+UWG_2004 = date(2004, 7, 8)
+"""UWG of 3 Jul 2004 in force: calls to consumers need consent (express since 4 Aug 2009)."""
 LGTEL_2023 = date(2023, 6, 29)
 """Ley 11/2022 General de Telecomunicaciones, art. 66.1.b: in force 29 Jun 2023."""
 LOPDGDD_DATE = date(2018, 12, 7)
@@ -77,7 +77,7 @@ DE_CALL_CONSENT = Rule(
     " exception (professionals: presumed consent, not checked)",
     channels=LIVE_CALL,
     audiences=CONSUMERS,
-    effective_from=UWG_2009,
+    effective_from=UWG_2004,
     check=checks.consent_check("marketing calls (express consent)"),
 )
 

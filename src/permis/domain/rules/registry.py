@@ -28,9 +28,35 @@ DEFAULT_PACK: Final = "fr"
 FRENCH_PLAN: Final = ("FR", "GP", "BL", "MF", "MQ", "GF", "RE", "YT", "PM")
 US_TERRITORIES: Final = ("US", "PR", "GU", "VI", "AS", "MP")
 """Territories of the North American plan under US federal law (TCPA, TSR)."""
-EU_EEA: Final = (
-    "AT BG HR CY CZ DK EE FI GR HU IE IT LV LT LU MT NL PL PT RO SK SI SE AX IS LI NO"
-).split()
+EU_EEA: Final = [
+    "AT",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "GR",
+    "HU",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "SE",
+    "AX",
+    "IS",
+    "LI",
+    "NO",
+]
 """Member states without a pack of their own, and the EEA states, take the EU baseline."""
 
 COUNTRY_PACKS: Final[Mapping[str, str]] = MappingProxyType(
