@@ -327,6 +327,10 @@ def scrub(
     emit(summary.to_dict(), as_json, scrub_text(summary))
 
 
+from permis.entrypoints.cli_rules import register as register_rules  # noqa: E402
+
+register_rules(app)
+
 # -- the process entry point -----------------------------------------------------------------------
 
 
