@@ -34,24 +34,6 @@ AUTOMATED_PREFIXES: Final = (
     *("162", "163", "270", "271", "377", "378", "424", "425", "568", "569", "948", "949"),
     *("9475", "9476", "9477", "9478", "9479"),
 )
-    "162",
-    "163",
-    "270",
-    "271",
-    "377",
-    "378",
-    "424",
-    "425",
-    "568",
-    "569",
-    "948",
-    "949",
-    "9475",
-    "9476",
-    "9477",
-    "9478",
-    "9479",
-]
 """National significant digits (after the 0) of the ranges for automated calling systems."""
 SHORT_CODE: Final = re.compile(r"3[68]\d{3}")
 ALPHANUMERIC: Final = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ._-]{1,11}")
