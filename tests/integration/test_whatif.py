@@ -164,3 +164,42 @@ def test_rules_markdown_is_docs_rules_md(ready: Cli) -> None:
     assert out == (root / "docs" / "rules.md").read_text(encoding="utf-8")
     for pack in ("fr", "eu", "de", "es", "be", "us", "uk", "ca"):
         assert f"## Pack `{pack}`" in out
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])
+def test_whatif_reads_back_parquet_and_xlsx(app: App, tmp_path: Path, suffix: str) -> None:
+    import polars as pl
+
+    _register(app, tmp_path)
+    frame = pl.DataFrame({"id": ["1", "2", "3"], "tel": [CONSENTED, PLAIN, "n/a"]})
+    source = tmp_path / f"c{suffix}"
+    if suffix == ".parquet":
+        frame.write_parquet(source)
+    else:
+        frame.write_excel(source)
+    request = ScrubRequest(Channel.CALL, t(BEFORE))
+    result = run_whatif(app.db, app.gate.rules, source, request, t("2026-08-12T11:00:00+02:00"))
+    assert (result.to_refused, result.to_allowed, result.other_reasons) == (1, 0, 0)
+    assert [(r["before"], r["after"]) for r in result.rows] == [([], ["NO_CONSENT"])]
+
+
+def test_a_principal_override_decides_every_contact(
+    ready: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("check", "--contact", "06 12 34 56 78", "--channel", "call", "--json")
+    at = ("--at", "2026-12-02T22:00:00+01:00")  # 22:00 in Paris: outside the French hours
+    code, out, _ = ready(*args, *at)
+    assert code == 1 and json.loads(out)["rules_version"] == "fr-2026-08-11"
+    code, out, _ = ready(
+        "check", "--contact", "+1 415 555 0123", "--channel", "call", "--json", *at
+    )
+    assert json.loads(out)["rules_version"] == "us-2018-05-25"
+    monkeypatch.setenv("PERMIS_RULE_PACK_OVERRIDES", "choucroute=us")
+    code, out, _ = ready(*args, *at)
+    decision = json.loads(out)
+    assert decision["rules_version"] == "us-2018-05-25"  # the US pack: 8am-9pm, the registry
+    assert [r["code"] for r in decision["reasons"]] == ["OUTSIDE_HOURS", "OPPOSITION_LIST_STALE"]
+    assert decision["reasons"][0]["rule"] == "US.TCPA.hours"
+    monkeypatch.setenv("PERMIS_RULE_PACK_OVERRIDES", "choucroute=mars")
+    code, _, err = ready(*args, *at)
+    assert code == 2 and "CONFIG_ERROR" in err
