@@ -156,3 +156,16 @@ def test_packs_of_the_book_are_named_once() -> None:
     names = build_rulebook().names
     assert len(names) == len(set(names)) == 8
     assert isinstance(build_rulebook().pack("uk"), RulePack)
+
+
+@pytest.mark.parametrize(
+    "text", ["+14155550123", "+16045550123", "+447400123456", "0612345678", "+32470123456"]
+)
+def test_the_choice_reads_only_what_the_scrub_signature_holds(text: str) -> None:
+    """The scrub rebuilds a contact point from its signature (no value, no line type)."""
+    from permis.domain.contact import ContactPoint
+
+    full = parse_contact(text)
+    rebuilt = ContactPoint(full.kind, "", full.country, full.region, full.timezones, None)
+    book = build_rulebook()
+    assert book.pack_for(rebuilt).name == book.pack_for(full).name
