@@ -10,6 +10,7 @@ from permis.adapters.db.database import Database
 from permis.config import Settings
 from permis.domain.rules.base import Params, RulePack
 from permis.domain.rules.fr import fr_pack
+from permis.domain.rules.registry import Rulebook
 from permis.services.gate import Gate
 from permis.services.keys import Keys
 from permis.services.register import Register
@@ -29,6 +30,13 @@ def rule_pack(settings: Settings) -> RulePack:
             customer_exception_years=settings.customer_exception_years,
         )
     )
+
+
+def rulebook(settings: Settings) -> Rulebook:
+    """Every rule pack, chosen per contact by country, with the principals' overrides."""
+    from permis.domain.rules.registry import build_rulebook
+
+    return build_rulebook(rule_pack(settings).params, settings.rule_pack_overrides)
 
 
 @dataclass
@@ -59,7 +67,7 @@ def build(
         settings=settings,
         db=db,
         register=Register(db, clock),
-        gate=Gate(db, rule_pack(settings), clock),
+        gate=Gate(db, rulebook(settings), clock),
         clock=clock,
         keys=Keys(db, clock),
     )

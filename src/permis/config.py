@@ -59,6 +59,8 @@ class Settings:
     receipt_secret: str = ""
     """Seals each principal's private receipt-signing key in the register (AES-GCM); required to
     issue signed receipts, never printed."""
+    rule_pack_overrides: str = ""
+    """``principal=pack,...``: that pack decides every contact of that principal."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -58,6 +58,7 @@ def pool(rng: random.Random) -> tuple[list[str], list[str]]:
     numbers += [f"+596696{rng.randrange(10**5, 10**6)}" for _ in range(60)]
     numbers += [f"+594694{rng.randrange(10**5, 10**6)}" for _ in range(60)]
     numbers += ["+14155550123", "+442079460000", "+4930123456", "+32470123456"]
+    numbers += foreign(rng)
     invalid = [
         "tel: 06 12 34 56 78 (bureau)",
         "06 12",
@@ -69,6 +70,26 @@ def pool(rng: random.Random) -> tuple[list[str], list[str]]:
         "07-81",
     ]
     return sorted(n for n in set(numbers) if _valid(n)), invalid
+
+
+US_AREAS = ("212", "415", "208", "907", "605", "808", "312", "787")  # 208, 907, 605: two zones
+CA_AREAS = ("416", "604", "709", "306")  # 709: Halifax and St John's
+
+
+def foreign(rng: random.Random) -> list[str]:
+    """Numbers decided by the other packs: US (one or several zones), CA, UK, DE, ES, BE, IT."""
+    line = lambda: f"{rng.randrange(200, 1000)}{rng.randrange(10**3, 10**4)}"  # noqa: E731
+    numbers = [f"+1{rng.choice(US_AREAS)}{line()}" for _ in range(120)]
+    numbers += [f"+1{rng.choice(CA_AREAS)}{line()}" for _ in range(60)]
+    numbers += [f"+447{rng.choice('45789')}{rng.randrange(10**7, 10**8)}" for _ in range(40)]
+    numbers += [f"+4915{rng.choice('12')}{rng.randrange(10**7, 10**8)}" for _ in range(30)]
+    numbers += [f"+346{rng.randrange(10**7, 10**8)}" for _ in range(30)]
+    numbers += [f"+3247{rng.randrange(10**6, 10**7)}" for _ in range(30)]
+    numbers += [f"+393{rng.randrange(10**8, 10**9)}" for _ in range(20)]
+    return numbers
+
+
+FOREIGN_LISTS = ("us-dnc", "us-dnc-tx", "uk-tps", "uk-ctps", "ca-dncl", "es-robinson", "be-dncm")
 
 
 def _valid(number: str) -> bool:
@@ -192,6 +213,8 @@ EXPECTED_CODES = {
     "before-switch-stale-list": {"OPPOSITION_LIST_STALE"},
     "sms-renovation-processor": {"SECTOR_BAN", "NO_CONSENT"},
     "sms-policy-cap": {"POLICY_CAP", "PROCESSOR_NOT_AUTHORIZED"},
+    "foreign-call-lists": {"OPPOSITION_LIST", "OUTSIDE_HOURS", "NO_CONSENT", "OBJECTION"},
+    "foreign-evening-stale-lists": {"OPPOSITION_LIST_STALE", "OUTSIDE_HOURS", "NO_CONSENT"},
 }
 """Together the scenarios exercise every reason code a contact can be refused with."""
 
@@ -229,6 +252,17 @@ SCENARIOS = [
         Sector.ENERGY_RENOVATION,
     ),
     ("sms-policy-cap", "2026-11-24T10:30:00+01:00", Channel.SMS, None, "nobody", None),
+    # 09:30 in New York, 06:30 in Los Angeles, 07:30/06:30 for Boise numbers, 15:30 in Paris
+    ("foreign-call-lists", "2026-11-24T15:30:00+01:00", Channel.CALL, "2026-11-20", None, None),
+    # 23:30 in Paris, 14:30 in Los Angeles, 22:30 in London; the lists are too old
+    (
+        "foreign-evening-stale-lists",
+        "2026-11-24T23:30:00+01:00",
+        Channel.CALL,
+        "2026-09-01",
+        None,
+        None,
+    ),
 ]
 
 
@@ -255,6 +289,9 @@ def test_scrub_equals_decide_row_by_row(
         listed = tmp_path / "bloctel.txt"
         listed.write_text("\n".join(rng.sample(raws, 600)))
         import_list(app.db, "bloctel", listed, t(list_as_of + "T00:00:00+02:00"), t(at))
+        for list_name in FOREIGN_LISTS:
+            listed.write_text("\n".join(rng.sample(raws, 300)))
+            import_list(app.db, list_name, listed, t(list_as_of + "T00:00:00+02:00"), t(at))
     policy = (
         Policy("p1", (PolicyCap("POLICY.sms-week", frozenset({"sms"}), 0, 7),))
         if name == "sms-policy-cap"
@@ -279,11 +316,14 @@ def test_scrub_equals_decide_row_by_row(
 
     gate = Gate(app.db, app.gate.rules, app.clock, policy)
     expected: dict[str, tuple[bool, str]] = {}
+    versions: set[str] = set()
     for raw in set(allowed["telephone"].to_list()) | set(
         refused["telephone"].fill_null("").to_list()
     ):
         decision = gate.check(CheckQuery(raw, channel, t(at), processor=processor, sector=sector))
         expected[raw] = (decision.allowed, "|".join(decision.codes))
+        if decision.contact is not None:
+            versions.add(decision.rules_version)
     for raw in allowed["telephone"].to_list():
         assert expected[raw] == (True, ""), raw
     for raw, codes in refused.select(
@@ -292,7 +332,8 @@ def test_scrub_equals_decide_row_by_row(
         assert expected[raw] == (False, codes), raw
     found = {code for _, codes in expected.values() for code in codes.split("|") if code}
     assert found >= EXPECTED_CODES[name], EXPECTED_CODES[name] - found
-    assert summary.rules_version == app.gate.rules.version(t(at))
+    assert set(summary.rules_version.split(",")) == versions
+    assert {v.split("-")[0] for v in versions} == {"fr", "eu", "de", "es", "be", "us", "uk", "ca"}
 
 
 # -- accounting on messy files -------------------------------------------------------------------

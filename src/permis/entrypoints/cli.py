@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from permis.entrypoints import cli_api, cli_links, cli_pressure
+from permis.entrypoints import cli_api, cli_links, cli_pressure, cli_rules
 from permis.entrypoints.cli_common import (
     At,
     Contact,
@@ -257,11 +257,11 @@ def rules(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/rules.md.")] = False,
 ) -> None:
     """The rules Permis enforces: ids, legal references, channels, dates."""
-    from permis.bootstrap import rule_pack
+    from permis.bootstrap import rulebook
     from permis.config import Settings
     from permis.entrypoints.rulesdoc import rules_markdown, rules_text
 
-    packs = [rule_pack(Settings.from_env())]
+    packs = list(rulebook(Settings.from_env()).packs)
     typer.echo(rules_markdown(packs) if markdown else rules_text(packs))
 
 
@@ -333,6 +333,7 @@ def scrub(
 cli_api.register(app)
 cli_links.register(app)
 cli_pressure.register(app)
+cli_rules.register(app)
 
 
 # -- the process entry point -----------------------------------------------------------------------

@@ -12,7 +12,37 @@ and the dates it is in force: a decision for a past date uses the rules of that 
 are those of DESIGN.md 4.2. Interpretations that LAW.md marks as unconfirmed are settings
 (`PERMIS_CONSENT_MAX_AGE_DAYS`, `PERMIS_ALSACE_MOSELLE_EVERYWHERE`,
 `PERMIS_CUSTOMER_EXCEPTION_YEARS`), not constants.
+
+A contact is decided by the pack of its number's country (an e-mail address, or a country no pack
+covers, by the default pack `fr`); `PERMIS_RULE_PACK_OVERRIDES=principal=pack,...` makes one pack
+decide every contact of a principal. See docs/jurisdictions.md.
 """
+
+
+def _countries(pack: RulePack) -> str:
+    from permis.domain.rules.registry import COUNTRY_PACKS, DEFAULT_PACK
+
+    codes = sorted(code for code, name in COUNTRY_PACKS.items() if name == pack.name)
+    shown = ", ".join(codes) if codes else "none"
+    return shown + (
+        " (and every country without a pack of its own)" if pack.name == DEFAULT_PACK else ""
+    )
+
+
+def _pack_header(pack: RulePack) -> list[str]:
+    states = sorted(name for name in pack.lists if name.startswith("us-dnc-"))
+    named = [f"`{name}`" for name in sorted(pack.lists) if name not in states]
+    if states:
+        named.append(f"`us-dnc-xx` (a state's own list, xx its code: {len(states)} names)")
+    lists = ", ".join(named) or "none"
+    return [
+        f"## Pack `{pack.name}`",
+        "",
+        f"Numbers of: {_countries(pack)}.",
+        "",
+        f"Opposition lists read: {lists}.",
+        "",
+    ]
 
 
 def _channels(rule: Rule) -> str:
@@ -28,8 +58,7 @@ def rules_markdown(packs: list[RulePack]) -> str:
     lines = [HEADER]
     for pack in packs:
         lines += [
-            f"## Pack `{pack.name}`",
-            "",
+            *_pack_header(pack),
             "| id | in force | channels | audiences | rule | reference |",
             "|---|---|---|---|---|---|",
         ]
@@ -47,5 +76,5 @@ def rules_text(packs: list[RulePack]) -> str:
     lines = []
     for pack in packs:
         for rule in pack.rules:
-            lines.append(f"{rule.id:<34} {_dates(rule):<26} {rule.summary}")
+            lines.append(f"{pack.name:<3} {rule.id:<34} {_dates(rule):<26} {rule.summary}")
     return "\n".join(lines)

@@ -25,6 +25,7 @@ from permis.domain.model import (
 )
 from permis.domain.pressure import Policy
 from permis.domain.rules.base import RulePack
+from permis.domain.rules.registry import Rulebook, as_rulebook
 from permis.errors import InvalidContact
 from permis.services.policy import load_policy
 
@@ -48,12 +49,12 @@ class Gate:
     def __init__(
         self,
         db: Database,
-        rules: RulePack,
+        rules: RulePack | Rulebook,
         clock: Callable[[], datetime],
         policy: Policy | None = None,  # None: the principal's policy in force, from the register
     ) -> None:
         self.db = db
-        self.rules = rules
+        self.rules = as_rulebook(rules)
         self.clock = clock
         self.policy = policy
 
@@ -78,7 +79,8 @@ class Gate:
             processor=query.processor,
             campaign=query.campaign,
         )
-        return decide(request, facts, self.rules, policy)
+        pack = self.rules.pack_for(point, self.rules.override_for(principal.name))
+        return decide(request, facts, pack, policy)
 
 
 def _parse(text: str) -> ContactPoint | None:

@@ -33,6 +33,7 @@ from permis.domain.pressure import (
     period_shift,
 )
 from permis.domain.rules.base import RulePack
+from permis.domain.rules.registry import Rulebook, as_rulebook
 from permis.services import scrub_facts as sf
 
 LEGAL_CAP_RULE = "FR.D223-9.cap"
@@ -118,7 +119,7 @@ def _policy_limit(cap: PolicyCap, times: list[datetime], at: datetime) -> Limit:
 
 def pressure_view(
     db: Database,
-    rules: RulePack,
+    rules: RulePack | Rulebook,
     policy: Policy,
     principal: str | None,
     contact: str,
@@ -130,10 +131,12 @@ def pressure_view(
         owner = repo.find_principal(cur, principal)
         hashed = contact_hash(point.value, owner.hash_key)
         facts = repo.load_facts(cur, owner.id, hashed, None, None)
+    book = as_rulebook(rules)
+    pack = book.pack_for(point, book.override_for(owner.name))  # the contact's law, as the gate
     zone = point.timezone
     channels = {}
     for channel in Channel:
-        limits = channel_limits(channel.value, facts, policy, rules, at)
+        limits = channel_limits(channel.value, facts, policy, pack, at)
         lefts = [limit.left for limit in limits]
         channels[channel.value] = {
             "left": min(lefts) if lefts else None,
@@ -252,10 +255,11 @@ def _budget_left(
 
 
 def pressure_summary(
-    db: Database, rules: RulePack, policy: Policy, principal: str | None, at: datetime
+    db: Database, rules: RulePack | Rulebook, policy: Policy, principal: str | None, at: datetime
 ) -> dict[str, Any]:
     """Per channel, over every contact point with attempts or a budget: how many are at their
-    cap (nothing left), and how many contacts are left for the others."""
+    cap (nothing left), and how many contacts are left for the others. The legal cap counted is
+    the default pack's (French law), for every contact point."""
     from permis.services.scrub_state import _frame
 
     with db.transaction() as cur:
@@ -264,7 +268,7 @@ def pressure_summary(
     window = f"AND at > {int(since)} AND at <= {int(until)}"
     attempts = _frame(db, "attempts", owner.id, window).rename({"contact_hash": "contact"})
     budgets = _frame(db, "budgets", owner.id).rename({"contact_hash": "contact"})
-    legal = any(r.id == LEGAL_CAP_RULE for r in rules.in_force(at))
+    legal = any(r.id == LEGAL_CAP_RULE for r in as_rulebook(rules).pack_for(None).in_force(at))
     channels = {}
     for channel in Channel:
         frame = remaining(attempts, budgets, channel.value, at, policy, legal)

@@ -41,6 +41,7 @@ from permis.domain.model import (
 )
 from permis.domain.pressure import Policy
 from permis.domain.rules.base import RulePack
+from permis.domain.rules.registry import Rulebook, as_rulebook
 from permis.services.normalise import normalise_phones
 from permis.services.policy import policy_in_force
 from permis.services.scrub_state import NO_FACTS, RegisterState, load_state
@@ -137,13 +138,15 @@ class Decider:
     def __init__(
         self,
         state: RegisterState,
-        rules: RulePack,
+        rules: RulePack | Rulebook,
         policy: Policy,
         request: ScrubRequest,
         sector: Sector,
     ) -> None:
         self.state = state
-        self.rules = rules
+        self.rules = as_rulebook(rules)
+        self.override = self.rules.override_for(state.principal.name)
+        self.used: set[str] = set()  # the packs that decided some row
         self.policy = policy
         self.template = CheckRequest(
             None,
@@ -171,7 +174,10 @@ class Decider:
                 None,
             )
             facts = self.state.facts_for(signature, listed)
-            decision = decide(replace(self.template, contact=point), facts, self.rules, self.policy)
+            # the pack is chosen from the row's kind and country, both in the signature
+            pack = self.rules.pack_for(point, self.override)
+            self.used.add(pack.name)
+            decision = decide(replace(self.template, contact=point), facts, pack, self.policy)
             found = self._codes[row] = "|".join(decision.codes)
             self.decisions += 1
         return found
@@ -272,7 +278,7 @@ class _Outputs:
 
 def run_scrub(
     db: Database,
-    rules: RulePack,
+    rules: RulePack | Rulebook,
     path: Path,
     request: ScrubRequest,
     out: Path | None,
@@ -286,7 +292,7 @@ def run_scrub(
     info = files.sniff(path)
     if policy is None:  # the principal's policy in force, as the gate does
         policy = policy_in_force(db, request.principal)
-    state = load_state(db, request.principal, rules, request, policy)
+    state = load_state(db, request.principal, as_rulebook(rules).union(), request, policy)
     sector = request.sector or Sector(state.principal.sector)
     decider = Decider(state, rules, policy, request, sector)
     summary = ScrubSummary(rules_version=rules.version(request.at))
@@ -309,5 +315,6 @@ def run_scrub(
         outputs.abort()
         raise
     summary.decisions = decider.decisions
+    summary.rules_version = decider.rules.version(request.at, decider.used)
     summary.seconds = time.perf_counter() - started
     return summary

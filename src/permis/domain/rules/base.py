@@ -9,7 +9,7 @@ uses the rules in force on that date.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -80,14 +80,28 @@ class RulePack:
     name: str
     rules: tuple[Rule, ...]
     params: Params = Params()
+    frozen_on: date | None = None
+    """When set, the rules in force on this day apply whatever the decision's date (what-if)."""
 
     def in_force(self, at: datetime) -> Iterator[Rule]:
-        day = legal_day(at)
+        day = self._day(at)
         return (rule for rule in self.rules if rule.in_force(day))
+
+    def on(self, day: date) -> RulePack:
+        """This pack with its rules frozen as they were in force on ``day``."""
+        return replace(self, frozen_on=day)
+
+    def _day(self, at: datetime) -> date:
+        return self.frozen_on if self.frozen_on is not None else legal_day(at)
+
+    @property
+    def lists(self) -> frozenset[str]:
+        """Every opposition list a rule of the pack reads."""
+        return frozenset(name for rule in self.rules for name in rule.lists)
 
     def version(self, at: datetime) -> str:
         """``fr-2026-08-11``: the pack name and the date of the last change in force at ``at``."""
-        day = legal_day(at)
+        day = self._day(at)
         changes = [r.effective_from for r in self.rules if r.effective_from <= day]
         changes += [
             r.effective_until + timedelta(days=1)
