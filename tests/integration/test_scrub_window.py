@@ -98,3 +98,29 @@ def test_bulk_reads_never_open_a_second_sqlite_beside_an_open_connection(
     free = app.db.read_frame(sql, schema)
     assert held.equals(free) and held.height == 1
     assert opened == (["adbc"] if app.db.dialect == "sqlite" else [])
+
+
+def test_a_policy_cap_per_year_reads_a_year_of_attempts(app: App, tmp_path: Path) -> None:
+    from permis.domain.model import Period as P
+
+    for number in (OLD, RECENT):
+        app.register.record_consent(
+            principal=None,
+            contact=number,
+            channel=Channel.SMS,
+            source=Source.WEB,
+            purpose="prospecting",
+            at=datetime.fromisoformat("2026-01-05T10:00:00+01:00"),
+        )
+    attempt(app, OLD, "2026-05-02T11:00:00+02:00", Channel.SMS)  # 206 days before AT
+    policy = Policy("p2", (PolicyCap("POLICY.sms.year", frozenset({"sms"}), 1, 0, P.YEAR),))
+    source = tmp_path / "f.csv"
+    source.write_text("tel\n" + "\n".join((OLD, RECENT)) + "\n")
+    out, rejects = tmp_path / "ok.csv", tmp_path / "ko.csv"
+    run_scrub(app.db, app.gate.rules, source, ScrubRequest(Channel.SMS, AT), out, rejects, policy)
+    refused = pl.read_csv(rejects, separator=";", infer_schema=False)
+    assert refused["tel"].to_list() == [OLD]
+    assert refused["permis_reasons"].to_list() == ["POLICY_CAP"]
+    app.gate.policy = policy
+    assert app.gate.check(CheckQuery(OLD, Channel.SMS, AT)).codes == ("POLICY_CAP",)
+    assert app.gate.check(CheckQuery(RECENT, Channel.SMS, AT)).allowed

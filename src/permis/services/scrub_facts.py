@@ -37,7 +37,13 @@ LEGAL_CAP_WINDOW_DAYS = LEGAL_CAP_DAYS
 def attempt_window(policy: Policy) -> timedelta:
     """How far back an attempt can count at ``at`` for a contact point without a budget: the
     longest legal or policy cap window, plus a day (the rules count ``t <= at < t + period``)."""
-    days = max([LEGAL_CAP_WINDOW_DAYS, *(cap.days for cap in policy.caps)])
+    longest = {Period.WEEK: 7, Period.MONTH: 31, Period.YEAR: 366}
+    days = max(
+        [
+            LEGAL_CAP_WINDOW_DAYS,
+            *(longest[cap.period] if cap.period is not None else cap.days for cap in policy.caps),
+        ]
+    )
     return timedelta(days=days + 1)
 
 
