@@ -58,7 +58,7 @@ def build(
     return App(
         settings=settings,
         db=db,
-        register=Register(db, clock),
+        register=Register(db, clock, settings.delivery_grace_seconds),
         gate=Gate(db, rule_pack(settings), clock),
         clock=clock,
         keys=Keys(db, clock),
