@@ -108,6 +108,13 @@ def test_webhooks_verify_with_standardwebhooks_and_a_wrong_secret_fails(
     assert payload["data"]["contact"] == "+33612345678"
     assert payload["data"]["channel"] == "all"
     # the same message under another secret does not verify
+    from permis.adapters.webhooks import signed_headers
+
+    body, stamp = b'{"type":"objection.recorded"}', int(now_clock.now.timestamp())
+    headers = signed_headers(secret, "msg_1", stamp, body)
+    assert Webhook(secret).verify(body, headers) == {"type": "objection.recorded"}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(body, headers)
     wrong = Receivers()
     impostor = wrong.add("lille", new_secret())
     app.db.close()
@@ -125,9 +132,7 @@ def test_each_processor_gets_what_concerns_it_in_order_per_contact(
     secrets = {name: new_secret() for name in ("lille", "marketing")}
     for name, channels in (("lille", ["call"]), ("marketing", ["sms", "email"])):
         receivers.add(name, secrets[name])
-        processors.add(
-            None, name, channels, webhook=f"http://{name}.test/h", secret=secrets[name]
-        )
+        processors.add(None, name, channels, webhook=f"http://{name}.test/h", secret=secrets[name])
     _object(app, MARTIN, "call")
     _object(app, DUPONT, "sms")
     _object(app, MARTIN, "all")
