@@ -13,8 +13,10 @@ retry, never the dispatcher fail.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
+import time
 from typing import Any
 
 from permis.adapters.webhooks import SendResult
@@ -40,20 +42,34 @@ class StreamPublisher:
         self._nc: Any = None
         self._js: Any = None
         self._ready: set[str] = set()
+        self._lock: asyncio.Lock | None = None
+        self._failed_until = 0.0
 
     async def _jetstream(self) -> Any:
-        if self._js is None or self._nc is None or self._nc.is_closed:
+        """One connection for all concurrent publishes; after a failed connect, fail fast for
+        a second (a pass of hundreds of deliveries must not try hundreds of connections)."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._js is not None and self._nc is not None and not self._nc.is_closed:
+                return self._js
+            if time.monotonic() < self._failed_until:
+                raise ConnectionError("NATS unreachable (recent failure)")
             import nats
 
-            self._nc = await nats.connect(
-                self.url,
-                connect_timeout=int(max(1, self.timeout)),
-                max_reconnect_attempts=2,
-                allow_reconnect=True,
-            )
+            try:
+                self._nc = await nats.connect(
+                    self.url,
+                    connect_timeout=int(max(1, self.timeout)),
+                    max_reconnect_attempts=1,
+                    reconnect_time_wait=0.5,
+                )
+            except Exception:
+                self._failed_until = time.monotonic() + 1.0
+                raise
             self._js = self._nc.jetstream(timeout=self.timeout)
             self._ready.clear()
-        return self._js
+            return self._js
 
     async def _ensure_stream(self, js: Any, subject: str) -> None:
         if subject in self._ready:
