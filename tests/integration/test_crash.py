@@ -143,7 +143,7 @@ def test_no_acknowledged_objection_is_lost_under_sigkill_and_all_are_delivered(
     assert len(receiver.first_seen) == TOTAL  # every objection reached the processor
     delivered = {receiver.bodies[m] for m in receiver.first_seen}
     assert len(delivered) == TOTAL
-    print(  # noqa: T201 - the figures of the run, shown with -s
+    print(
         f"\ncrash test: {len(acked)} acknowledged before SIGKILL, {len(again)} after restart, "
         f"{receiver.requests} webhook requests for {TOTAL} opt-outs, {elapsed:.1f} s"
     )

@@ -54,7 +54,7 @@ def test_an_objection_through_one_process_is_refused_by_the_other_at_once(
         for proc in procs:
             stop(proc)
     seen.sort()
-    print(  # noqa: T201 - the measured figures, shown with -s
+    print(
         f"\nvisibility through another process: first check refused in {SAMPLES}/{SAMPLES}; "
         f"201 → refusal p50 {seen[len(seen) // 2] * 1000:.1f} ms, max {seen[-1] * 1000:.1f} ms"
     )
