@@ -73,6 +73,7 @@ class WebhookServer(ThreadingHTTPServer):
     with the time the first one of each arrived."""
 
     daemon_threads = True
+    request_queue_size = 1024  # the default backlog of 5 drops concurrent connects
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Hook)

@@ -171,11 +171,14 @@ class Dispatcher:
         webhooks: Any = None,
         stream: Any = None,
         batch: int = 500,
+        concurrency: int = 32,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.db, self.clock, self.settings = db, clock, settings
         self._webhooks, self._stream = webhooks, stream
         self.batch, self.rng = batch, rng
+        self.concurrency = concurrency  # sends in flight (below the HTTP pool's 64 connections)
+        self._slots: asyncio.Semaphore | None = None
 
     def _webhook_sender(self) -> Any:
         if self._webhooks is None:
@@ -197,6 +200,12 @@ class Dispatcher:
             return outbound.claim(cur, self.db.dialect, repo.to_us(self.clock()), lease, self.batch)
 
     async def _send(self, job: outbound.Job) -> SendResult:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.concurrency)
+        async with self._slots:
+            return await self._send_now(job)
+
+    async def _send_now(self, job: outbound.Job) -> SendResult:
         now = self.clock()
         body = message(job.uid, job.payload, now)
         if job.form == "webhook":
