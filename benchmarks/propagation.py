@@ -127,8 +127,11 @@ def _nats_receiver(url: str, subject: str, arrivals: _Arrivals, ready: threading
     async def consume() -> None:
         import nats
 
+        async def handler(msg: Any) -> None:
+            arrivals.record(msg.data)
+
         nc = await nats.connect(url)
-        sub = await nc.subscribe(subject, cb=lambda m: _record_async(arrivals, m))
+        sub = await nc.subscribe(subject, cb=handler)
         ready.set()
         while not stop.is_set():
             await asyncio.sleep(0.05)
@@ -138,10 +141,6 @@ def _nats_receiver(url: str, subject: str, arrivals: _Arrivals, ready: threading
     thread = threading.Thread(target=lambda: asyncio.run(consume()), daemon=True)
     thread.start()
     return stop, thread
-
-
-async def _record_async(arrivals: _Arrivals, msg: Any) -> None:
-    arrivals.record(msg.data)
 
 
 # -- one latency run -------------------------------------------------------------------------
@@ -302,8 +301,12 @@ def _wait_ready(client: Any) -> None:
 
 def section(rate: float = 1000, seconds: float = 3) -> str:
     backend = "PostgreSQL" if os.environ.get("PERMIS_BENCH_DATABASE_URL") else "SQLite"
-    rows = [latency(form, rate, seconds) for form in ("webhook", "stream")]
+    rows = []
+    for form in ("webhook", "stream"):
+        rows.append(latency(form, rate, seconds))
+        print(rows[-1], file=sys.stderr)
     seen = visibility()
+    print(seen, file=sys.stderr)
     lines = [
         "## Propagation: objection to delivery, and visibility across gate processes",
         "",

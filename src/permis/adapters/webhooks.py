@@ -70,14 +70,14 @@ def verify(
 class WebhookSender:
     """One pooled async HTTP client; ``transport`` lets tests and the demo plug receivers in."""
 
-    def __init__(self, timeout: float, transport: Any = None) -> None:
+    def __init__(self, timeout: float, transport: Any = None, connections: int = 16) -> None:
         import httpx
 
         self._client = httpx.AsyncClient(
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
 
     async def send(

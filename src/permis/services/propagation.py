@@ -171,20 +171,21 @@ class Dispatcher:
         webhooks: Any = None,
         stream: Any = None,
         batch: int = 500,
-        concurrency: int = 32,
+        concurrency: int = 8,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.db, self.clock, self.settings = db, clock, settings
         self._webhooks, self._stream = webhooks, stream
         self.batch, self.rng = batch, rng
-        self.concurrency = concurrency  # sends in flight (below the HTTP pool's 64 connections)
+        self.concurrency = concurrency  # sends in flight: more costs httpcore's pool CPU
         self._slots: asyncio.Semaphore | None = None
 
     def _webhook_sender(self) -> Any:
         if self._webhooks is None:
             from permis.adapters.webhooks import WebhookSender
 
-            self._webhooks = WebhookSender(float(self.settings.webhook_timeout_seconds))
+            timeout = float(self.settings.webhook_timeout_seconds)
+            self._webhooks = WebhookSender(timeout, connections=self.concurrency * 2)
         return self._webhooks
 
     def _publisher(self) -> Any:
