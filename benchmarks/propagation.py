@@ -200,6 +200,7 @@ def latency(form: str, rate: float, seconds: float) -> dict[str, Any]:
     lat = [arrivals.first[c] - t for c, t in committed.items() if c in arrivals.first]
     return {
         "form": form,
+        "target_rate": rate,
         "objections": count,
         "achieved_rate": round(count / written["seconds"]),
         "delivered": len(lat),
@@ -303,23 +304,26 @@ def section(rate: float = 1000, seconds: float = 3) -> str:
     backend = "PostgreSQL" if os.environ.get("PERMIS_BENCH_DATABASE_URL") else "SQLite"
     rows = []
     for form in ("webhook", "stream"):
-        rows.append(latency(form, rate, seconds))
-        print(rows[-1], file=sys.stderr)
+        for target in (rate, rate / 5):
+            rows.append(latency(form, target, seconds))
+            print(rows[-1], file=sys.stderr)
     seen = visibility()
     print(seen, file=sys.stderr)
     lines = [
         "## Propagation: objection to delivery, and visibility across gate processes",
         "",
         f"Register: {backend}. Writer, `permis dispatch` and receiver are separate processes; "
-        f"target {rate:g} objections/s for {seconds:g} s; latency = first arrival at the "
-        "receiver minus the objection's commit. Bar: p99 under 1 s.",
+        f"{seconds:g} s at each target rate (the writer may not reach it: see achieved); "
+        "latency = first arrival at the receiver minus the objection's commit. Bar: p99 under "
+        "1 s at 1,000 objections/s.",
         "",
-        "| to | objections | achieved rate /s | delivered | messages | p50 | p99 | max |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| to | target /s | objections | achieved /s | delivered | messages | p50 | p99 | max |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['form']} | {r['objections']} | {r['achieved_rate']} | {r['delivered']} | "
+            f"| {r['form']} | {r['target_rate']:g} | {r['objections']} | {r['achieved_rate']} | "
+            f"{r['delivered']} | "
             f"{r['messages']} | {r['p50_ms']} ms | {r['p99_ms']} ms | {r['max_ms']} ms |"
         )
     lines += [

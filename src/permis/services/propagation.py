@@ -170,7 +170,7 @@ class Dispatcher:
         *,
         webhooks: Any = None,
         stream: Any = None,
-        batch: int = 500,
+        batch: int = 100,
         concurrency: int = 8,
         rng: Callable[[], float] = random.random,
     ) -> None:
