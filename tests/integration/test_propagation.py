@@ -230,14 +230,6 @@ def test_backoff_grows_and_a_410_disables_the_receiver_and_keeps_its_deliveries(
     assert deliver(app, receivers)["delivered"] == 1 and len(lille.applied) == 1
 
 
-def test_backoff_doubles_with_jitter_and_is_capped() -> None:
-    from permis.services.propagation import backoff_seconds
-
-    assert [backoff_seconds(n, 600, lambda: 1.0) for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
-    assert backoff_seconds(30, 600, lambda: 1.0) == 600
-    assert backoff_seconds(3, 600, lambda: 0.0) == 2  # half the ceiling at worst
-
-
 def test_two_dispatchers_deliver_each_opt_out_once(app: App, now_clock: FakeClock) -> None:
     receivers = Receivers()
     secret = new_secret()
