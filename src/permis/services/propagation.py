@@ -117,6 +117,9 @@ class Report:
 def fan_out(db: Database, clock: Clock, limit: int = 2000) -> Report:
     """Turn pending outbox rows into deliveries (one transaction)."""
     report = Report()
+    with db.transaction() as cur:  # idle polls take no write lock
+        if not outbound.has_pending_outbox(cur):
+            return report
     with db.transaction(write=True) as cur:
         if not outbound.lock_fanout(cur, db.dialect):
             return report
@@ -197,8 +200,12 @@ class Dispatcher:
 
     def claim(self) -> list[outbound.Job]:
         lease = self.settings.delivery_lease_seconds * US
+        now = repo.to_us(self.clock())
+        with self.db.transaction() as cur:  # idle polls take no write lock
+            if not outbound.has_due(cur, now):
+                return []
         with self.db.transaction(write=True) as cur:
-            return outbound.claim(cur, self.db.dialect, repo.to_us(self.clock()), lease, self.batch)
+            return outbound.claim(cur, self.db.dialect, now, lease, self.batch)
 
     async def _send(self, job: outbound.Job) -> SendResult:
         if self._slots is None:

@@ -77,6 +77,22 @@ def lock_fanout(cur: Cursor, dialect: str) -> bool:
     return bool(cur.execute("SELECT pg_try_advisory_xact_lock(:k)", {"k": FANOUT_LOCK})[0][0])
 
 
+def has_pending_outbox(cur: Cursor) -> bool:
+    return bool(cur.execute("SELECT 1 FROM outbox WHERE dispatched_at IS NULL LIMIT 1"))
+
+
+def has_due(cur: Cursor, now_us: int) -> bool:
+    return bool(
+        cur.execute(
+            "SELECT 1 FROM deliveries d JOIN processors p ON p.id = d.processor_id "
+            "WHERE d.state = 'pending' AND d.form IN ('webhook', 'stream') "
+            "AND d.next_attempt_at <= :now AND (d.lease_until IS NULL OR d.lease_until <= :now) "
+            "AND NOT (d.form = 'webhook' AND p.webhook_disabled_at IS NOT NULL) LIMIT 1",
+            {"now": now_us},
+        )
+    )
+
+
 def pending_outbox(cur: Cursor, limit: int) -> list[Row]:
     """``(outbox id, principal, event id, contact hash, created, event type, event data)``."""
     return cur.execute(
