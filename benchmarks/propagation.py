@@ -146,7 +146,7 @@ def _nats_receiver(url: str, subject: str, arrivals: _Arrivals, ready: threading
 # -- one latency run -------------------------------------------------------------------------
 
 
-def latency(form: str, rate: float, seconds: float) -> dict[str, Any]:
+def latency(form: str, rate: float, seconds: float, dispatchers: int = 1) -> dict[str, Any]:
     from permis.bootstrap import build
     from permis.config import Settings
     from permis.services.processors import Processors
@@ -170,9 +170,10 @@ def latency(form: str, rate: float, seconds: float) -> dict[str, Any]:
         cleanup = stop.set
     app.close()
     env = {**os.environ, "PERMIS_DATABASE_URL": url}
-    dispatcher = subprocess.Popen(
-        [str(BIN / "permis"), "dispatch"], env=env, stdout=subprocess.DEVNULL
-    )
+    processes = [
+        subprocess.Popen([str(BIN / "permis"), "dispatch"], env=env, stdout=subprocess.DEVNULL)
+        for _ in range(dispatchers)
+    ]
     try:
         _warm_up(url, arrivals)
         out = tempfile.mktemp(suffix=".json")
@@ -195,13 +196,15 @@ def latency(form: str, rate: float, seconds: float) -> dict[str, Any]:
         while len(arrivals.first) < count + 1 and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        dispatcher.terminate()
-        dispatcher.wait(30)
+        for process in processes:
+            process.terminate()
+            process.wait(30)
         cleanup()
     committed: dict[str, float] = written["committed"]
     lat = [arrivals.first[c] - t for c, t in committed.items() if c in arrivals.first]
     return {
         "form": form,
+        "dispatchers": dispatchers,
         "target_rate": rate,
         "objections": count,
         "achieved_rate": round(count / written["seconds"]),
