@@ -66,7 +66,7 @@ def build(
     return App(
         settings=settings,
         db=db,
-        register=Register(db, clock),
+        register=Register(db, clock, settings.delivery_grace_seconds),
         gate=Gate(db, rulebook(settings), clock),
         clock=clock,
         keys=Keys(db, clock),

@@ -54,6 +54,14 @@ class Settings:
     """Time allowed to a processor's webhook to answer."""
     delivery_overdue_seconds: int = 3600
     """A delivery not acknowledged after this long is overdue."""
+    delivery_grace_seconds: int = 60
+    """An attempt this long after an objection's commit is a violation even if undelivered."""
+    delivery_lease_seconds: int = 30
+    """How long a dispatcher owns the deliveries it took (another takes them after a crash)."""
+    delivery_max_backoff_seconds: int = 600
+    """Longest wait between two tries of a failing delivery (exponential backoff, jitter)."""
+    dispatch_in_serve: bool = True
+    """Run the delivery dispatcher inside ``permis serve`` (each process; they share the work)."""
     data_dir: str = ""
     """Folder of the public data sets (bank-marketing, hillstrom); empty: ../shared/data."""
     receipt_secret: str = ""

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from permis.entrypoints import cli_api, cli_links, cli_pressure, cli_rules
+from permis.entrypoints import cli_api, cli_links, cli_pressure, cli_propagation, cli_rules
 from permis.entrypoints.cli_common import (
     At,
     Contact,
@@ -25,7 +25,6 @@ from permis.entrypoints.cli_common import (
     build_app,
     emit,
     parse_enum,
-    parse_scope,
     parse_time,
     write_json,
 )
@@ -40,10 +39,8 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-processors_app = typer.Typer(help="Who contacts on the principal's behalf.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit the register.", no_args_is_help=True)
 app.add_typer(record_app, name="record")
-app.add_typer(processors_app, name="processors")
 lists_app = typer.Typer(help="Opposition lists: dated snapshots.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(lists_app, name="lists")
@@ -125,38 +122,6 @@ def history(contact: Contact, principal: PrincipalOpt = None, as_json: JsonOpt =
 
     events = build_app().register.history(principal, contact)
     emit({"events": [event_dict(e) for e in events]}, as_json, history_text(events))
-
-
-@processors_app.command("add")
-def processors_add(
-    name: str,
-    channels: Annotated[
-        str, typer.Option("--channels", help="Comma-separated channels, or all.")
-    ] = "all",
-    principal: PrincipalOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Register a processor and the channels it may contact on."""
-    from permis.domain.model import Channel
-
-    scope = [
-        parse_scope(Channel, c.strip(), "--channels") for c in channels.split(",") if c.strip()
-    ]
-    result = build_app().register.add_processor(principal, name, scope)
-    emit(result.to_dict(), as_json, f"processor {name!r} registered for {','.join(scope)}")
-
-
-@processors_app.command("list")
-def processors_list(principal: PrincipalOpt = None, as_json: JsonOpt = False) -> None:
-    """The processors of the principal."""
-    rows = build_app().register.processors(principal)
-    data = {"processors": [{"name": n, "channels": c, "active": a} for n, c, a in rows]}
-    emit(
-        data,
-        as_json,
-        "\n".join(f"{n:20} {c:30} {'active' if a else 'inactive'}" for n, c, a in rows)
-        or "no processors",
-    )
 
 
 @audit_app.command("verify")
@@ -334,6 +299,7 @@ cli_api.register(app)
 cli_links.register(app)
 cli_pressure.register(app)
 cli_rules.register(app)
+cli_propagation.register(app)
 
 
 # -- the process entry point -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ and the audit chain.
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -105,16 +106,11 @@ def _scrub(app: App, echo: Echo) -> None:
 
 
 def _story(app: App, clock: _Clock, echo: Echo) -> None:
+    from permis.entrypoints import demo_propagation
+
     reg = app.register
     _title(echo, "1. Choucroute and the processors who call for it")
-    for name, channels in (
-        ("marketing", ["email", "sms"]),
-        ("lille", ["call"]),
-        ("tunis", ["call"]),
-        ("abidjan", ["call"]),
-    ):
-        reg.add_processor(None, name, channels)
-        echo(f"processor {name:<10} may contact on {', '.join(channels)}")
+    receivers = demo_propagation.register(app, echo)
 
     _title(echo, "2. Mme Martin gives her consent on the web form, with its proof")
     reg.record_consent(
@@ -160,7 +156,9 @@ def _story(app: App, clock: _Clock, echo: Echo) -> None:
         at=t("2026-11-23T11:02:00+01:00"),
         actor="agent service client",
     )
+    committed = time.perf_counter()
     echo("objection recorded (all channels, all purposes), source: agent")
+    demo_propagation.propagate(app, echo, receivers, committed)
     for who in ("lille", "tunis", "abidjan"):
         _check(app, echo, MARTIN, Channel.CALL, "2026-12-21T10:30:00+01:00", who)
     _check(app, echo, "Martin@Example.org", Channel.EMAIL, "2026-12-21T10:30:00+01:00", "marketing")
@@ -176,7 +174,7 @@ def _story(app: App, clock: _Clock, echo: Echo) -> None:
         outcome=Outcome.ANSWERED,
     )
     echo(history_text(reg.history(None, MARTIN)))
-    echo("the call of 24 Nov came 27 hours after the objection: the register proves it")
+    demo_propagation.report_violation(app, echo)
 
     _title(echo, "7. An overseas number at Paris office hours")
     reg.record_consent(

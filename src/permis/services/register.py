@@ -59,9 +59,10 @@ class _Subject:
 
 
 class Register:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, grace_seconds: int = 60) -> None:
         self.db = db
         self.clock = clock
+        self.grace_seconds = grace_seconds  # violations: see services/violations.py
 
     # -- principals and processors ----------------------------------------------------------
 
@@ -265,6 +266,12 @@ class Register:
 
         def apply(cur: Cursor, s: _Subject, e: StoredEvent) -> None:
             at_us = repo.to_us(when)
+            from permis.services.violations import flag_attempt
+
+            grace, now = self.grace_seconds * 1_000_000, e.recorded_at
+            flag_attempt(
+                cur, s.principal.id, s.hash, e.id, channel.value, processor, at_us, grace, now
+            )
             repo.project(
                 cur,
                 "attempts",

@@ -149,6 +149,14 @@ processors = Table(
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("principal_id", "name", name="uq_processors_name"),
+    # how opt-outs reach the processor (migration 0008; services/processors.py)
+    Column("webhook_url", Text),
+    Column("webhook_secret", Text),
+    Column("stream_subject", Text),
+    Column("files", Text),
+    Column("webhook_disabled_at", BigInteger),
+    Column("disabled_reason", Text),
+    Column("feed", Boolean, nullable=False, server_default="0"),
 )
 
 opposition_snapshots = Table(
@@ -184,6 +192,8 @@ outbox = Table(
     Column("event_id", Integer, nullable=False),
     Column("contact_hash", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("dispatched_at", BigInteger),  # fanned out into deliveries (migration 0008)
+    Index("ix_outbox_pending", "dispatched_at", "id"),
 )
 
 api_keys = Table(
@@ -244,3 +254,48 @@ principal_keys = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 """Each principal's Ed25519 receipt key: the public JWK, the private one sealed (AES-GCM)."""
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    _id(),
+    Column("uid", Text, nullable=False),
+    Column("principal_id", Integer, nullable=False),
+    Column("outbox_id", Integer, nullable=False),
+    Column("processor_id", Integer, nullable=False),
+    Column("form", Text, nullable=False),
+    Column("contact_hash", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("lease_until", BigInteger),
+    Column("last_error", Text),
+    Column("delivered_at", BigInteger),
+    Column("acked_at", BigInteger),
+    UniqueConstraint("uid", name="uq_deliveries_uid"),
+    UniqueConstraint("outbox_id", "processor_id", "form", name="uq_deliveries_once"),
+    Index("ix_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_deliveries_order", "processor_id", "form", "contact_hash", "outbox_id"),
+)
+"""One opt-out (an outbox row) for one processor in one form (webhook, stream, feed, file).
+``uid`` is the ``webhook-id`` and the ``Nats-Msg-Id``: receivers de-duplicate on it."""
+
+violations = Table(
+    "violations",
+    metadata,
+    _id(),
+    Column("principal_id", Integer, nullable=False),
+    Column("attempt_event_id", Integer, nullable=False),
+    Column("objection_event_id", Integer, nullable=False),
+    Column("processor", Text),
+    Column("contact_hash", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("objection_at", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger),
+    Column("attempt_at", BigInteger, nullable=False),
+    Column("delay_us", BigInteger, nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+    Index("ix_violations_principal", "principal_id", "attempt_at"),
+)
+"""An attempt made after an objection reached its processor (or should have: grace period)."""

@@ -7,17 +7,35 @@ Nothing is built at import time.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from permis import __version__
 from permis.bootstrap import App
-from permis.entrypoints.api import decisions, errors, records
+from permis.entrypoints.api import decisions, errors, propagation, records
 from permis.entrypoints.api.auth import Guard
 from permis.entrypoints.web import agent, public
 
 
-def create_app(application: App) -> FastAPI:
+def create_app(application: App, *, dispatch: bool = False) -> FastAPI:
+    """``dispatch``: run the delivery dispatcher as a background task (``permis serve``)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        from permis.services.propagation import Background, Dispatcher
+
+        background = None
+        if dispatch:
+            settings = application.settings
+            background = Background(Dispatcher(application.db, application.clock, settings))
+        yield
+        if background is not None:
+            await background.close()
+
     api = FastAPI(
+        lifespan=lifespan,
         title="Permis",
         version=__version__,
         summary="Permission register and contact gate for outbound prospecting",
@@ -34,6 +52,7 @@ def create_app(application: App) -> FastAPI:
     api.include_router(records.router)
     api.include_router(public.router)
     api.include_router(agent.router)
+    api.include_router(propagation.router)
 
     @api.get("/healthz", tags=["service"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -46,4 +65,5 @@ def from_env() -> FastAPI:
     """The application for ``uvicorn --factory`` (``permis serve`` uses it)."""
     from permis.bootstrap import build
 
-    return create_app(build())
+    application = build()
+    return create_app(application, dispatch=application.settings.dispatch_in_serve)
