@@ -37,6 +37,17 @@ class Settings:
     """How long an imported Bloctel snapshot stays valid (operator rule)."""
     public_url: str = "http://127.0.0.1:8000"
     """Base URL of the preference and unsubscribe pages."""
+    retention_prospect_years: int = 3
+    """Prospects' data purged this long after collection or their last contact (CNIL
+    référentiel gestion commerciale; customers: end of the contract + the same; reviewed
+    2026-11-30)."""
+    retention_opposition_years: int = 3
+    """Minimum time objections are kept, as keyed hashes (CNIL; Permis never purges them)."""
+    retention_consent_proof_years: int = 5
+    """Consent proofs kept this long after the consent and after each use (UWG §7a, Germany;
+    applied everywhere, the longest rule; reviewed 2026-11-30)."""
+    retention_reviewed: str = "2026-11-30"
+    """The date the retention settings were last checked against the law."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from permis.entrypoints.cli_audit import register as register_audit
 from permis.entrypoints.cli_common import (
     At,
     Contact,
@@ -40,11 +41,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 processors_app = typer.Typer(help="Who contacts on the principal's behalf.", no_args_is_help=True)
-audit_app = typer.Typer(help="Audit the register.", no_args_is_help=True)
 app.add_typer(record_app, name="record")
 app.add_typer(processors_app, name="processors")
 lists_app = typer.Typer(help="Opposition lists: dated snapshots.", no_args_is_help=True)
-app.add_typer(audit_app, name="audit")
+register_audit(app)  # audit, contacts, retention, report (issue 6)
 app.add_typer(lists_app, name="lists")
 
 # -- init ----------------------------------------------------------------------------------------
@@ -156,28 +156,6 @@ def processors_list(principal: PrincipalOpt = None, as_json: JsonOpt = False) ->
         "\n".join(f"{n:20} {c:30} {'active' if a else 'inactive'}" for n, c, a in rows)
         or "no processors",
     )
-
-
-@audit_app.command("verify")
-def audit_verify(as_json: JsonOpt = False) -> None:
-    """Walk the hash chain of every principal; exit 1 at the first broken link."""
-    from dataclasses import asdict
-
-    from permis.services.audit import verify
-
-    reports = verify(build_app().db)
-    ok = all(r.ok for r in reports)
-    lines = [
-        f"principal {r.principal_id}: {r.events} events, "
-        + (
-            "chain intact"
-            if r.ok
-            else f"BROKEN at event {r.broken_event_id} (seq {r.broken_seq}): {r.problem}"
-        )
-        for r in reports
-    ]
-    emit({"ok": ok, "principals": [asdict(r) for r in reports]}, as_json, "\n".join(lines))
-    raise typer.Exit(0 if ok else 1)
 
 
 @lists_app.command("import")
