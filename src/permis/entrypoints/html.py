@@ -49,9 +49,8 @@ def report_html(figures: Any, generated_at: str) -> str:
         ("consents_expiring", 1, "#8a6d2f"),
     ):
         table = figures.tables[key]
-        svg = bar_chart(
-            [str(r[0]) for r in table.rows], [float(r[column]) for r in table.rows], key
-        )
+        labels = [str(r[0]) for r in table.rows]
+        svg = bar_chart(labels, [float(r[column]) for r in table.rows], key, colour)
         charts[key] = Markup(svg)  # noqa: S704 - built from escaped parts in charts.py
     return render(
         "report.html.j2",

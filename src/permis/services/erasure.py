@@ -99,7 +99,13 @@ def erase_hash(
     for chunk in range(0, len(clear), 500):
         marks = ",".join(str(i) for i in clear[chunk : chunk + 500])
         cur.execute(f"UPDATE events SET personal = NULL WHERE id IN ({marks})")
-    cur.execute(f"UPDATE contact_points SET value = NULL, region = NULL WHERE {where}", key)
+    held = cur.execute(f"SELECT value FROM contact_points WHERE {where}", key)
+    if held and held[0][0] is not None:
+        cur.execute(
+            f"UPDATE contact_points SET value = NULL, region = NULL, erased_bucket = :b "
+            f"WHERE {where}",
+            {**key, "b": erased_bucket(str(held[0][0]))},
+        )
     withdrawn = cur.execute(
         f"UPDATE consents SET withdrawn_at = :t WHERE {where} AND withdrawn_at IS NULL "
         "RETURNING id",
@@ -119,6 +125,19 @@ def erase_hash(
     )
     repo.add_outbox(cur, principal_id, event)
     return Erasure(event.id, hashed, len(clear), len(withdrawn), len(deleted))
+
+
+BUCKETS = 65_521
+"""Erased phone numbers keep ``digits % BUCKETS`` (about 1,500 French mobile numbers per
+bucket), e-mail addresses ``-1 - length``: not enough to find anyone, enough for a scrub to
+key-hash only the few rows that may be an erased person (``scrub_state.erased_signatures``)."""
+
+
+def erased_bucket(value: str) -> int:
+    """The bucket of a normalised contact point (E.164 number or e-mail address)."""
+    if value.startswith("+") and value[1:].isdigit():
+        return int(value[1:]) % BUCKETS
+    return -1 - len(value.encode("utf-8"))
 
 
 def access(db: Database, *, principal: str | None, contact: str) -> dict[str, Any]:
