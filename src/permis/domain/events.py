@@ -130,6 +130,8 @@ class ChainReport:
     broken_event_id: int | None = None
     broken_seq: int | None = None
     problem: str | None = None
+    head_seq: int = 0
+    head_hash: str = ""
 
 
 def verify_chain(
@@ -222,6 +224,7 @@ class ChainWalker:
     """
 
     __slots__ = (
+        "anchor",
         "count",
         "erased",
         "head_hash",
@@ -235,8 +238,16 @@ class ChainWalker:
         "report",
     )
 
-    def __init__(self, principal_id: int, head_seq: int, head_hash: str) -> None:
+    def __init__(
+        self,
+        principal_id: int,
+        head_seq: int,
+        head_hash: str,
+        anchor: tuple[int, str] | None = None,
+    ) -> None:
+        """``anchor``: a (seq, hash) head published earlier; the chain must still hold it."""
         self.principal_id = principal_id
+        self.anchor = anchor
         self.head_seq, self.head_hash = head_seq, head_hash
         self.prev, self.prevprev = GENESIS, ""
         self.prev_id, self.count = 0, 0
@@ -246,8 +257,13 @@ class ChainWalker:
         self.report: ChainReport | None = None
 
     def _broken(self, event_id: int | None, seq: int | None, problem: str) -> ChainReport:
-        self.report = ChainReport(self.principal_id, self.count, False, event_id, seq, problem)
+        self.report = ChainReport(
+            self.principal_id, self.count, False, event_id, seq, problem, *self._head()
+        )
         return self.report
+
+    def _head(self) -> tuple[int, str]:
+        return self.head_seq, self.head_hash
 
     def feed(self, row: ChainRow) -> ChainReport | None:
         """Check one more event; the report when the chain breaks here, None otherwise."""
@@ -258,6 +274,8 @@ class ChainWalker:
             return problem
         if link_hash_text(prev, seq, etype, chash, occ, rec, data, pdigest, actor, key) != digest:
             return self._broken(eid, seq, "event content changed")
+        if self.anchor is not None and seq == self.anchor[0] and digest != self.anchor[1]:
+            return self._broken(eid, seq, "differs from the anchored head (history rewritten)")
         if personal is not None:
             if hashlib.sha256(personal.encode("utf-8")).hexdigest() != pdigest:
                 return self._broken(eid, seq, "personal data changed")
@@ -296,4 +314,6 @@ class ChainWalker:
         if unexplained:
             eid, seq = min(unexplained, key=lambda v: v[1])
             return self._broken(eid, seq, "personal data removed without an erasure event")
-        return ChainReport(self.principal_id, self.count, True)
+        if self.anchor is not None and last_seq < self.anchor[0]:
+            return self._broken(last_id, last_seq, "shorter than the anchored head")
+        return ChainReport(self.principal_id, self.count, True, None, None, None, *self._head())

@@ -46,13 +46,20 @@ def register(app: typer.Typer) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: JsonOpt = False) -> None:
+def audit_verify(
+    anchor: Annotated[
+        Path | None,
+        typer.Option("--anchor", help="A previous `audit verify --json` output to hold to."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Walk the hash chain of every principal; exit 1 at the first broken link."""
     from dataclasses import asdict
 
-    from permis.services.audit import verify
+    from permis.services.audit import read_anchors, verify
 
-    reports = verify(build_app().db)
+    anchors = read_anchors(anchor.read_text(encoding="utf-8")) if anchor else None
+    reports = verify(build_app().db, anchors)
     ok = all(r.ok for r in reports)
     lines = [
         f"principal {r.principal_id}: {r.events} events, "
