@@ -165,7 +165,13 @@ def verify_chain(
 
 
 def _js(value: str | None) -> str:
-    return "null" if value is None else json.dumps(value, ensure_ascii=False)
+    """``canonical(value)`` for a string or None; the common case (hex digests, type names)
+    without calling json."""
+    if value is None:
+        return "null"
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return json.dumps(value, ensure_ascii=False)
 
 
 def link_hash_text(
