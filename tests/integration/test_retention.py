@@ -172,3 +172,60 @@ def test_retention_over_four_years(app: App, clock: FakeClock) -> None:
     }
     newly = {i.contact_hash for i in later.items if i.action == "purge_contact"}
     assert newly == {h for h, p in hashed.items() if p.purged_at(LATER)} - expected
+
+
+def test_cli_retention_dry_run_then_run(cli) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    assert cli("init")[0] == 0
+    cli(
+        "record",
+        "attempt",
+        "--contact",
+        "0612345678",
+        "--channel",
+        "call",
+        "--at",
+        "2022-01-10T11:00:00+01:00",
+    )
+    cli(
+        "record",
+        "objection",
+        "--contact",
+        "0698765432",
+        "--source",
+        "sms",
+        "--at",
+        "2025-06-02T11:00:00+02:00",
+    )
+    code, out, _ = cli(
+        "retention", "run", "--dry-run", "--at", "2026-11-30T12:00:00+01:00", "--json"
+    )
+    dry = json.loads(out)
+    assert (
+        code == 0 and dry["dry_run"] and dry["contacts_purged"] == 1 and dry["objections_kept"] == 1
+    )
+    code, out, _ = cli("retention", "run", "--at", "2026-11-30T12:00:00+01:00", "--json")
+    assert code == 0 and [i["contact_hash"] for i in json.loads(out)["items"]] == [
+        i["contact_hash"] for i in dry["items"]
+    ]
+    code, out, _ = cli("retention", "run", "--at", "2026-11-30T12:00:00+01:00")
+    assert code == 0 and out.startswith("purged: 0 contact points")
+    code, out, _ = cli("audit", "verify", "--json")
+    assert code == 0
+
+
+def test_cli_audit_verify_holds_to_an_anchor(cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("init")[0] == 0
+    cli("record", "objection", "--contact", "0612345678", "--source", "sms")
+    code, out, _ = cli("audit", "verify", "--json")
+    anchor = tmp_path / "head.json"
+    anchor.write_text(out, encoding="utf-8")
+    cli("record", "objection", "--contact", "0698765432", "--source", "sms")
+    assert cli("audit", "verify", "--anchor", str(anchor))[0] == 0
+    anchor.write_text(out.replace('"head_hash": "', '"head_hash": "0'), encoding="utf-8")
+    code, out, _ = cli("audit", "verify", "--anchor", str(anchor))
+    assert code == 1 and "differs from the anchored head" in out
+    anchor.write_text("{}", encoding="utf-8")
+    code, _, err = cli("audit", "verify", "--anchor", str(anchor))
+    assert code == 2 and "--anchor" in err

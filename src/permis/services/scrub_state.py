@@ -56,12 +56,7 @@ class RegisterState:
         gone, so the rows whose bucket matches one are key-hashed and looked up by hash."""
         if not self.erased:
             return signatures
-        numbers = contacts.str.slice(1).cast(pl.Int64, strict=False)
-        buckets = pl.select(
-            pl.when(numbers.is_not_null() & contacts.str.starts_with("+"))
-            .then(numbers % BUCKETS)
-            .otherwise(-1 - contacts.str.len_bytes().cast(pl.Int64))
-        ).to_series()
+        buckets = erased_buckets(contacts)
         candidates = (signatures.is_null() & buckets.is_in(list(self.erased))).arg_true()
         if candidates.len() == 0:
             return signatures
@@ -301,6 +296,16 @@ def load_state(
     state = RegisterState(owner, by_contact, snapshots, entries, fact)
     state.erased = _erased(db, owner.id, signatures)
     return state
+
+
+def erased_buckets(contacts: pl.Series) -> pl.Series:
+    """``erasure.erased_bucket`` of each contact point, vectorised."""
+    numbers = contacts.str.slice(1).cast(pl.Int64, strict=False)
+    return pl.select(
+        pl.when(numbers.is_not_null() & contacts.str.starts_with("+"))
+        .then(numbers % BUCKETS)
+        .otherwise(-1 - contacts.str.len_bytes().cast(pl.Int64))
+    ).to_series()
 
 
 def _erased(db: Database, principal_id: int, signatures: pl.DataFrame) -> dict[int, dict[str, str]]:
