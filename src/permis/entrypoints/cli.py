@@ -44,7 +44,6 @@ processors_app = typer.Typer(help="Who contacts on the principal's behalf.", no_
 app.add_typer(record_app, name="record")
 app.add_typer(processors_app, name="processors")
 lists_app = typer.Typer(help="Opposition lists: dated snapshots.", no_args_is_help=True)
-register_audit(app)  # audit, contacts, retention, report (issue 6)
 app.add_typer(lists_app, name="lists")
 
 # -- init ----------------------------------------------------------------------------------------
@@ -303,6 +302,9 @@ def scrub(
     if summary_file is not None:
         write_json(summary_file, summary.to_dict())
     emit(summary.to_dict(), as_json, scrub_text(summary))
+
+
+register_audit(app)  # audit, contacts, retention, report (issue 6)
 
 
 # -- the process entry point -----------------------------------------------------------------------
