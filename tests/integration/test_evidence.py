@@ -130,3 +130,19 @@ def test_cli_audit_export_writes_json_html_and_pdf(cli, tmp_path: Path) -> None:
     assert Path(files["pdf"]).read_bytes()[:5] == b"%PDF-"
     code, _, err = cli("audit", "export", "--contact", "0698765432", "--no-pdf")
     assert code == 2 and "UNKNOWN_CONTACT" in err
+
+
+def test_evidence_lists_deliveries_when_the_register_has_them(app: App) -> None:
+    history(app)
+    with app.db.transaction(write=True) as cur:
+        objection = cur.execute("SELECT id FROM events WHERE type = 'ObjectionRecorded'")[0][0]
+        cur.execute(
+            "CREATE TABLE deliveries (id INTEGER, event_id INTEGER, processor TEXT, acked_at BIGINT)"
+        )
+        cur.execute("INSERT INTO deliveries VALUES (1, :e, 'lille', 5)", {"e": objection})
+        cur.execute("INSERT INTO deliveries VALUES (2, :e, 'lille', 6)", {"e": objection + 1000})
+    pack = evidence_pack(app.db, app.gate.rules, principal=None, contact=NUMBER, now=app.clock())
+    assert pack["propagation"]["deliveries"] == [
+        {"id": 1, "event_id": objection, "processor": "lille", "acked_at": 5}
+    ]
+    assert pack["propagation"]["tables_missing"] == ["acknowledgements", "violations"]

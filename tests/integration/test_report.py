@@ -188,3 +188,35 @@ def test_report_refuses_an_empty_period(cli) -> None:  # type: ignore[no-untyped
     assert code == 2 and "--to must be after --from" in err
     code, _, err = cli("report", "--from", "yesterday", "--to", "2026-11-01")
     assert code == 2 and "INVALID_TIME" in err
+
+
+def test_propagation_figures_appear_when_the_register_has_their_tables(app: App) -> None:
+    """The propagation tables are another issue's: a register that has them gets their figures
+    (the shape assumed here: deliveries(processor, created_at, acked_at), violations(at, code))."""
+    day, base = 86_400_000_000, 1_764_547_200_000_000  # 2025-12-01 UTC
+    with app.db.transaction(write=True) as cur:
+        cur.execute(
+            "CREATE TABLE deliveries (id INTEGER, event_id INTEGER, processor TEXT, created_at BIGINT, acked_at BIGINT)"
+        )
+        cur.execute("CREATE TABLE violations (id INTEGER, event_id INTEGER, code TEXT, at BIGINT)")
+        rows = [
+            ("lille", base, base + 2_000_000),
+            ("lille", base + day, base + day + 4_000_000),
+            ("tunis", base, None),  # never acknowledged: overdue after a day
+            ("tunis", base + 5 * day, base + 5 * day + 500_000),
+        ]
+        for i, (processor, created, acked) in enumerate(rows):
+            cur.execute(
+                "INSERT INTO deliveries VALUES (:i, 1, :p, :c, :a)",
+                {"i": i, "p": processor, "c": created, "a": acked},
+            )
+        cur.execute("INSERT INTO violations VALUES (1, 1, 'LATE_CALL', :t)", {"t": base + day})
+    figures = compliance_figures(
+        app.db, None, datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC), 365
+    )
+    assert figures.missing == []
+    assert figures.tables["propagation_lag"].rows == [
+        ("lille", 2, 2, 3.0, 4.0, 0),
+        ("tunis", 2, 1, 0.5, 0.5, 1),
+    ]
+    assert figures.tables["violations"].rows == [("LATE_CALL", 1)]
