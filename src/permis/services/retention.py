@@ -135,7 +135,8 @@ def run_retention(
                 result.items.append(item)
                 if not dry_run:
                     now = repo.to_us(clock())
-                    reason = f"retention: {item.action.replace('_', ' ')} due {item.due}"
+                    due = repo.from_us(item.due).date().isoformat()
+                    reason = f"retention: {item.action.replace('_', ' ')} due {due}"
                     scope = (
                         "consent_proofs"
                         if item.action == "purge_consent_proofs"
