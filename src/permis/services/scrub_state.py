@@ -310,17 +310,13 @@ def erased_buckets(contacts: pl.Series) -> pl.Series:
 
 def _erased(db: Database, principal_id: int, signatures: pl.DataFrame) -> dict[int, dict[str, str]]:
     """Erased contact points that still have facts (objections...), by bucket."""
-    with db.transaction() as cur:
-        rows = cur.execute(
-            "SELECT erased_bucket, contact_hash FROM contact_points WHERE principal_id = :p "
-            "AND value IS NULL AND erased_bucket IS NOT NULL",
-            {"p": principal_id},
-        )
-    if not rows:
-        return {}
-    lookup = dict(zip(signatures["contact_hash"], signatures["fact_signature"], strict=True))
+    rows = db.read_frame(
+        "SELECT erased_bucket, contact_hash FROM contact_points "
+        f"WHERE +principal_id = {int(principal_id)} AND value IS NULL "
+        "AND erased_bucket IS NOT NULL",
+        {"bucket": pl.Int64, "contact_hash": pl.Utf8},
+    ).join(signatures, on="contact_hash", how="inner")
     out: dict[int, dict[str, str]] = {}
-    for bucket, hashed in rows:
-        if hashed in lookup:
-            out.setdefault(int(bucket), {})[str(hashed)] = str(lookup[hashed])
+    for bucket, hashed, signature in rows.select("bucket", "contact_hash", "fact_signature").rows():
+        out.setdefault(int(bucket), {})[str(hashed)] = str(signature)
     return out
