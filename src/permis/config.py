@@ -69,6 +69,17 @@ class Settings:
     issue signed receipts, never printed."""
     rule_pack_overrides: str = ""
     """``principal=pack,...``: that pack decides every contact of that principal."""
+    retention_prospect_years: int = 3
+    """Prospects' data purged this long after collection or their last contact (CNIL
+    référentiel gestion commerciale; customers: end of the contract + the same; reviewed
+    2026-11-30)."""
+    retention_opposition_years: int = 3
+    """Minimum time objections are kept, as keyed hashes (CNIL; Permis never purges them)."""
+    retention_consent_proof_years: int = 5
+    """Consent proofs kept this long after the consent and after each use (UWG §7a, Germany;
+    applied everywhere, the longest rule; reviewed 2026-11-30)."""
+    retention_reviewed: str = "2026-11-30"
+    """The date the retention settings were last checked against the law."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

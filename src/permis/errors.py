@@ -54,8 +54,22 @@ class UnknownPrincipal(NotFound):
     code = "UNKNOWN_PRINCIPAL"
 
 
+class UnknownContact(NotFound):
+    """No contact point with that value in the register (the message never repeats it)."""
+
+    code = "UNKNOWN_CONTACT"
+
+
 class AmbiguousPrincipal(UsageError):
     code = "AMBIGUOUS_PRINCIPAL"
+
+
+class ToolMissing(PermisError):
+    """An outside program Permis needs (headless Chromium for PDFs) is not installed."""
+
+    code = "TOOL_MISSING"
+    http_status = 503
+    exit_code = 3
 
 
 class ConfigError(PermisError):

@@ -189,10 +189,13 @@ def test_opt_outs_write_an_outbox_row_in_the_same_transaction(app: App) -> None:
 
 
 def test_erasable_personal_part_is_outside_the_chain(app: App) -> None:
+    from permis.services.erasure import erase
+
     consent(app, proof="texte")
     app.register.record_objection(principal=None, contact=NUMBER, source=Source.AGENT)
-    with app.db.transaction(write=True) as cur:
-        cur.execute("UPDATE events SET personal = NULL")
+    erase(app.db, app.clock, principal=None, contact=NUMBER, reason="art. 17")
+    with app.db.transaction() as cur:
+        assert cur.execute("SELECT COUNT(*) FROM events WHERE personal IS NOT NULL") == [(0,)]
     assert all(r.ok for r in verify(app.db))
 
 
@@ -212,6 +215,23 @@ def _broken(app: App) -> tuple[int | None, str | None]:
     bad = [r for r in reports if not r.ok]
     assert len(bad) == 1
     return bad[0].broken_seq, bad[0].problem
+
+
+def _broken_id(app: App) -> tuple[int | None, str]:
+    bad = [r for r in verify(app.db) if not r.ok]
+    assert len(bad) == 1 and bad[0].problem is not None
+    return bad[0].broken_event_id, bad[0].problem
+
+
+def _broken_id_anchored(app: App, anchors: dict[int, tuple[int, str]]) -> tuple[int | None, str]:
+    bad = [r for r in verify(app.db, anchors) if not r.ok]
+    assert len(bad) == 1 and bad[0].problem is not None
+    return bad[0].broken_event_id, bad[0].problem
+
+
+def _id(app: App, seq: int) -> int:
+    with app.db.transaction() as cur:
+        return int(cur.execute("SELECT id FROM events WHERE seq = :s", {"s": seq})[0][0])
 
 
 def test_intact_chain_verifies(app: App) -> None:
@@ -252,7 +272,8 @@ def test_removed_last_event_is_detected(app: App) -> None:
     _populate(app)
     with app.db.transaction(write=True) as cur:
         cur.execute("DELETE FROM events WHERE seq = 4")
-    assert _broken(app)[1] == "tail missing"
+    seq, problem = _broken(app)
+    assert seq == 3 and problem is not None and problem.startswith("tail missing")
 
 
 def test_reordered_events_are_detected(app: App) -> None:
@@ -262,6 +283,108 @@ def test_reordered_events_are_detected(app: App) -> None:
         cur.execute("UPDATE events SET seq = 2 WHERE seq = 3")
         cur.execute("UPDATE events SET seq = 3 WHERE seq = 100")
     assert _broken(app) == (2, "previous-hash mismatch")
+
+
+def _forge(app: App, seq: int, prev: str, data: str = '{"note":"forged"}') -> str:
+    """Insert a well-formed event at ``seq`` linked to ``prev`` (what a forger would write)."""
+    from permis.domain.events import link_hash_text
+
+    digest = link_hash_text(prev, seq, "ObjectionRecorded", None, 1, 1, data, None, None, None)
+    with app.db.transaction(write=True) as cur:
+        cur.execute(
+            "INSERT INTO events (principal_id, seq, type, occurred_at, recorded_at, data, "
+            "prev_hash, hash) VALUES (1, :s, 'ObjectionRecorded', 1, 1, :d, :p, :h)",
+            {"s": seq, "d": data, "p": prev, "h": digest},
+        )
+    return digest
+
+
+def test_inserted_event_in_the_middle_is_detected_with_its_id(app: App) -> None:
+    _populate(app)
+    with app.db.transaction(write=True) as cur:
+        prev = cur.execute("SELECT hash FROM events WHERE seq = 2")[0][0]
+        for seq in (4, 3):  # make room after seq 2, as a forger would
+            cur.execute("UPDATE events SET seq = :n WHERE seq = :s", {"n": seq + 1, "s": seq})
+        cur.execute("UPDATE principals SET head_seq = 5")
+    _forge(app, 3, prev)
+    forged = _id(app, 3)
+    assert _broken_id(app) == (forged, "inserted event: the next one skips it")
+
+
+def test_event_appended_after_the_head_is_detected(app: App) -> None:
+    _populate(app)
+    with app.db.transaction(write=True) as cur:
+        head = cur.execute("SELECT head_hash FROM principals")[0][0]
+    _forge(app, 5, head)
+    event_id, problem = _broken_id(app)
+    assert event_id == _id(app, 5) and problem.startswith("event beyond the chain head")
+
+
+def test_forged_event_with_the_head_moved_is_detected_by_its_id(app: App) -> None:
+    """A forger who rewrites the tail and moves the head: caught by an anchored head."""
+    _populate(app)
+    anchor = {r.principal_id: (r.head_seq, r.head_hash) for r in verify(app.db)}
+    with app.db.transaction(write=True) as cur:
+        cur.execute("DELETE FROM events WHERE seq = 4")
+        prev = cur.execute("SELECT hash FROM events WHERE seq = 3")[0][0]
+    digest = _forge(app, 4, prev)
+    with app.db.transaction(write=True) as cur:
+        cur.execute("UPDATE principals SET head_hash = :h", {"h": digest})
+    # the forged event has a fresh id, higher than the deleted one's: only a head published
+    # before (an anchor kept outside the database) can tell
+    assert [r.ok for r in verify(app.db)] == [True]
+    assert _broken_id_anchored(app, anchor) == (
+        _id(app, 4),
+        "differs from the anchored head (history rewritten)",
+    )
+
+
+def test_swapped_personal_parts_are_detected(app: App) -> None:
+    _populate(app)
+    with app.db.transaction(write=True) as cur:
+        a, b = cur.execute("SELECT personal FROM events WHERE seq IN (2, 3) ORDER BY seq")
+        cur.execute("UPDATE events SET personal = :p WHERE seq = 2", {"p": b[0]})
+        cur.execute("UPDATE events SET personal = :p WHERE seq = 3", {"p": a[0]})
+    assert _broken_id(app) == (_id(app, 2), "personal data changed")
+
+
+def test_swapped_personal_parts_with_their_digests_are_detected(app: App) -> None:
+    _populate(app)
+    with app.db.transaction(write=True) as cur:
+        a, b = cur.execute(
+            "SELECT personal, personal_digest FROM events WHERE seq IN (2, 3) ORDER BY seq"
+        )
+        cur.execute(
+            "UPDATE events SET personal = :p, personal_digest = :d WHERE seq = 2",
+            {"p": b[0], "d": b[1]},
+        )
+        cur.execute(
+            "UPDATE events SET personal = :p, personal_digest = :d WHERE seq = 3",
+            {"p": a[0], "d": a[1]},
+        )
+    assert _broken_id(app) == (_id(app, 2), "event content changed")
+
+
+def test_personal_data_removed_without_an_erasure_is_detected(app: App) -> None:
+    _populate(app)
+    with app.db.transaction(write=True) as cur:
+        cur.execute("UPDATE events SET personal = NULL WHERE seq = 3")
+    assert _broken_id(app) == (_id(app, 3), "personal data removed without an erasure event")
+
+
+def test_changed_payload_reports_the_event_id(app: App) -> None:
+    _populate(app)
+    with app.db.transaction(write=True) as cur:
+        cur.execute("UPDATE events SET occurred_at = occurred_at + 1 WHERE seq = 2")
+    assert _broken_id(app) == (_id(app, 2), "event content changed")
+
+
+def test_removed_event_reports_the_next_event_id(app: App) -> None:
+    _populate(app)
+    with app.db.transaction(write=True) as cur:
+        cur.execute("DELETE FROM events WHERE seq = 3")
+    event_id, problem = _broken_id(app)
+    assert event_id == _id(app, 4) and problem == "sequence gap: expected 3, found 4"
 
 
 def test_concurrent_repeats_with_one_key_record_once(database_url: str) -> None:

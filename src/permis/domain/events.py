@@ -34,6 +34,7 @@ class EventType(StrEnum):
     API_KEY_REVOKED = "ApiKeyRevoked"
     POLICY_SET = "PolicySet"
     RECEIPT_KEY_CREATED = "ReceiptKeyCreated"
+    CONTACT_ERASED = "ContactErased"
 
 
 OPT_OUT_EVENTS = frozenset({EventType.OBJECTION_RECORDED, EventType.CONSENT_WITHDRAWN})
@@ -134,6 +135,8 @@ class ChainReport:
     broken_event_id: int | None = None
     broken_seq: int | None = None
     problem: str | None = None
+    head_seq: int = 0
+    head_hash: str = ""
 
 
 def verify_chain(
@@ -142,33 +145,186 @@ def verify_chain(
     head_seq: int,
     head_hash: str,
 ) -> ChainReport:
-    """Walk one principal's events in ``seq`` order; report the first broken link.
+    """Walk one principal's events in ``seq`` order; report the first broken link (see
+    :class:`ChainWalker`, which does the work on raw rows)."""
+    walker = ChainWalker(principal_id, head_seq, head_hash)
+    for e in events:
+        row = (
+            e.id,
+            e.seq,
+            e.type,
+            e.contact_hash,
+            e.occurred_at,
+            e.recorded_at,
+            canonical(e.data),
+            canonical(e.personal) if e.personal is not None else None,
+            e.personal_digest,
+            e.actor,
+            e.idempotency_key,
+            e.prev_hash,
+            e.hash,
+        )
+        if walker.feed(row) is not None:
+            break
+    return walker.finish()
 
-    Detects a changed event (its hash no longer matches), a removed one (a gap in ``seq`` or a
-    ``prev_hash`` that does not match), a reordered one, and a truncated tail (the head kept on
-    the principal no longer matches the last event).
+
+def _js(value: str | None) -> str:
+    """``canonical(value)`` for a string or None; the common case (hex digests, type names)
+    without calling json."""
+    if value is None:
+        return "null"
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return json.dumps(value, ensure_ascii=False)
+
+
+def link_hash_text(
+    prev_hash: str,
+    seq: int,
+    event_type: str,
+    contact_hash: str | None,
+    occurred_at: int,
+    recorded_at: int,
+    data_text: str,
+    personal_digest: str | None,
+    actor: str | None,
+    idempotency_key: str | None,
+) -> str:
+    """:func:`link_hash` over the stored text of ``data`` (already canonical), without parsing
+    it: the same digest, about 4 times cheaper (a test checks they agree)."""
+    body = (
+        f"[{seq},{_js(event_type)},{_js(contact_hash)},{occurred_at},{recorded_at},{data_text},"
+        f"{_js(personal_digest)},{_js(actor)},{_js(idempotency_key)}]"
+    )
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+ChainRow = tuple[
+    int,
+    int,
+    str,
+    str | None,
+    int,
+    int,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str,
+    str,
+]
+"""An event as stored: id, seq, type, contact_hash, occurred_at, recorded_at, data (text),
+personal (text or None), personal_digest, actor, idempotency_key, prev_hash, hash."""
+
+
+class ChainWalker:
+    """Streams one principal's events in ``seq`` order and stops at the first broken link.
+
+    Each kind of tampering has its own message and the id of the event where the chain breaks:
+    a changed payload (``event content changed``), changed personal data (``personal data
+    changed``), a deleted event (``sequence gap``; ``tail missing`` for the last ones), an
+    inserted event (``inserted event`` when the next one links past it, ``beyond the chain
+    head`` at the end), a moved event (``previous-hash mismatch`` or ``id out of order``),
+    a personal part removed without a ``ContactErased`` event (``personal data removed``).
+    Memory is constant, except one entry per contact point whose personal data is missing
+    (cleared by erasure or retention), checked against the erasure events at the end.
+    A whole rewrite of the chain and of the head is not detectable from inside the database:
+    anchor the head outside (``permis audit verify --json`` output, signed or published).
     """
-    prev, expected_seq, count = GENESIS, 1, 0
-    for event in events:
-        count += 1
-        problem = _link_problem(event, prev, expected_seq)
+
+    __slots__ = (
+        "anchor",
+        "count",
+        "erased",
+        "head_hash",
+        "head_seq",
+        "last",
+        "prev",
+        "prev_id",
+        "prevprev",
+        "principal_id",
+        "removed",
+        "report",
+    )
+
+    def __init__(
+        self,
+        principal_id: int,
+        head_seq: int,
+        head_hash: str,
+        anchor: tuple[int, str] | None = None,
+    ) -> None:
+        """``anchor``: a (seq, hash) head published earlier; the chain must still hold it."""
+        self.principal_id = principal_id
+        self.anchor = anchor
+        self.head_seq, self.head_hash = head_seq, head_hash
+        self.prev, self.prevprev = GENESIS, ""
+        self.prev_id, self.count = 0, 0
+        self.last: tuple[int, int] | None = None  # (id, seq) of the previous event
+        self.erased: set[str] = set()
+        self.removed: dict[str, tuple[int, int]] = {}
+        self.report: ChainReport | None = None
+
+    def _broken(self, event_id: int | None, seq: int | None, problem: str) -> ChainReport:
+        self.report = ChainReport(
+            self.principal_id, self.count, False, event_id, seq, problem, *self._head()
+        )
+        return self.report
+
+    def _head(self) -> tuple[int, str]:
+        return self.head_seq, self.head_hash
+
+    def feed(self, row: ChainRow) -> ChainReport | None:
+        """Check one more event; the report when the chain breaks here, None otherwise."""
+        eid, seq, etype, chash, occ, rec, data, personal, pdigest, actor, key, prev, digest = row
+        self.count += 1
+        problem = self._order_problem(eid, seq, prev)
         if problem is not None:
-            return ChainReport(principal_id, count, False, event.id, event.seq, problem)
-        if event.personal is not None and digest_personal(event.personal) != event.personal_digest:
-            return ChainReport(
-                principal_id, count, False, event.id, event.seq, "personal data changed"
-            )
-        prev, expected_seq = event.hash, event.seq + 1
-    if expected_seq - 1 != head_seq or prev != head_hash:
-        return ChainReport(principal_id, count, False, None, expected_seq, "tail missing")
-    return ChainReport(principal_id, count, True)
+            return problem
+        if link_hash_text(prev, seq, etype, chash, occ, rec, data, pdigest, actor, key) != digest:
+            return self._broken(eid, seq, "event content changed")
+        if self.anchor is not None and seq == self.anchor[0] and digest != self.anchor[1]:
+            return self._broken(eid, seq, "differs from the anchored head (history rewritten)")
+        if personal is not None:
+            if hashlib.sha256(personal.encode("utf-8")).hexdigest() != pdigest:
+                return self._broken(eid, seq, "personal data changed")
+        elif pdigest is not None and chash is not None and chash not in self.removed:
+            self.removed[chash] = (eid, seq)
+        if etype == EventType.CONTACT_ERASED and chash is not None:
+            self.erased.add(chash)
+        self.prevprev, self.prev = self.prev, digest
+        self.prev_id, self.last = eid, (eid, seq)
+        return None
 
+    def _order_problem(self, eid: int, seq: int, prev: str) -> ChainReport | None:
+        expected = self.last[1] + 1 if self.last else 1
+        if seq > self.head_seq:
+            return self._broken(eid, seq, f"event beyond the chain head (seq {self.head_seq})")
+        if seq != expected:
+            return self._broken(eid, seq, f"sequence gap: expected {expected}, found {seq}")
+        if prev != self.prev:
+            if self.last is not None and prev == self.prevprev:
+                last_id, last_seq = self.last
+                return self._broken(last_id, last_seq, "inserted event: the next one skips it")
+            return self._broken(eid, seq, "previous-hash mismatch")
+        if eid <= self.prev_id:
+            return self._broken(eid, seq, "event id out of order (inserted or moved)")
+        return None
 
-def _link_problem(event: StoredEvent, prev: str, expected_seq: int) -> str | None:
-    if event.seq != expected_seq:
-        return f"sequence gap: expected {expected_seq}, found {event.seq}"
-    if event.prev_hash != prev:
-        return "previous-hash mismatch"
-    if stored_hash(event) != event.hash:
-        return "event content changed"
-    return None
+    def finish(self) -> ChainReport:
+        """The report: the first broken link, or the end checks (tail, erasures)."""
+        if self.report is not None:
+            return self.report
+        last_id, last_seq = self.last if self.last else (None, 0)
+        if last_seq != self.head_seq or self.prev != self.head_hash:
+            problem = f"tail missing: the head records seq {self.head_seq}, last is {last_seq}"
+            return self._broken(last_id, last_seq, problem)
+        unexplained = [v for k, v in self.removed.items() if k not in self.erased]
+        if unexplained:
+            eid, seq = min(unexplained, key=lambda v: v[1])
+            return self._broken(eid, seq, "personal data removed without an erasure event")
+        if self.anchor is not None and last_seq < self.anchor[0]:
+            return self._broken(last_id, last_seq, "shorter than the anchored head")
+        return ChainReport(self.principal_id, self.count, True, None, None, None, *self._head())

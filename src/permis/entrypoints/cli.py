@@ -15,7 +15,14 @@ from typing import Annotated
 
 import typer
 
-from permis.entrypoints import cli_api, cli_links, cli_pressure, cli_propagation, cli_rules
+from permis.entrypoints import (
+    cli_api,
+    cli_audit,
+    cli_links,
+    cli_pressure,
+    cli_propagation,
+    cli_rules,
+)
 from permis.entrypoints.cli_common import (
     At,
     Contact,
@@ -39,10 +46,8 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-audit_app = typer.Typer(help="Audit the register.", no_args_is_help=True)
 app.add_typer(record_app, name="record")
 lists_app = typer.Typer(help="Opposition lists: dated snapshots.", no_args_is_help=True)
-app.add_typer(audit_app, name="audit")
 app.add_typer(lists_app, name="lists")
 
 # -- init ----------------------------------------------------------------------------------------
@@ -122,28 +127,6 @@ def history(contact: Contact, principal: PrincipalOpt = None, as_json: JsonOpt =
 
     events = build_app().register.history(principal, contact)
     emit({"events": [event_dict(e) for e in events]}, as_json, history_text(events))
-
-
-@audit_app.command("verify")
-def audit_verify(as_json: JsonOpt = False) -> None:
-    """Walk the hash chain of every principal; exit 1 at the first broken link."""
-    from dataclasses import asdict
-
-    from permis.services.audit import verify
-
-    reports = verify(build_app().db)
-    ok = all(r.ok for r in reports)
-    lines = [
-        f"principal {r.principal_id}: {r.events} events, "
-        + (
-            "chain intact"
-            if r.ok
-            else f"BROKEN at event {r.broken_event_id} (seq {r.broken_seq}): {r.problem}"
-        )
-        for r in reports
-    ]
-    emit({"ok": ok, "principals": [asdict(r) for r in reports]}, as_json, "\n".join(lines))
-    raise typer.Exit(0 if ok else 1)
 
 
 @lists_app.command("import")
@@ -300,6 +283,7 @@ cli_links.register(app)
 cli_pressure.register(app)
 cli_rules.register(app)
 cli_propagation.register(app)
+cli_audit.register(app)
 
 
 # -- the process entry point -----------------------------------------------------------------------

@@ -207,7 +207,8 @@ def _decide_batch(
     norm = normalise_contacts(table[column])
     norm = norm.with_columns(state.listed(norm["contact"]))
     joined = norm.join(state.signatures, on="contact", how="left", maintain_order="left")
-    joined = joined.with_columns(pl.col("fact_signature").fill_null(NO_FACTS))
+    found = state.erased_signatures(joined["contact"], joined["fact_signature"])
+    joined = joined.with_columns(found.fill_null(NO_FACTS).alias("fact_signature"))
     reasons = decider.decide_frame(joined)
     return table.with_columns(
         norm["contact"].alias("permis_contact"), reasons.alias("permis_reasons")

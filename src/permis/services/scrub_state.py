@@ -17,6 +17,7 @@ import polars as pl
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Cursor, Database
 from permis.adapters.db.numbers import series_from_blocks
+from permis.domain.contact import contact_hash
 from permis.domain.model import (
     AttemptFact,
     BudgetFact,
@@ -33,6 +34,7 @@ from permis.domain.model import (
 from permis.domain.pressure import Policy
 from permis.domain.rules.base import RulePack
 from permis.services import scrub_facts as sf
+from permis.services.erasure import BUCKETS
 
 NO_FACTS = ""
 FIELD, FACT = "\x1f", "\x1e"  # separators inside a fact's key and between keys
@@ -46,6 +48,25 @@ class RegisterState:
     entries: dict[int, pl.Series]  # index in ``snapshots`` -> Int64 numbers on it
     processor: ProcessorFact | None
     _facts: dict[tuple[str, str], Facts] = field(default_factory=dict)
+    erased: dict[int, dict[str, str]] = field(default_factory=dict)
+    """Erased contact points with facts: bucket -> {contact_hash: fact_signature}."""
+
+    def erased_signatures(self, contacts: pl.Series, signatures: pl.Series) -> pl.Series:
+        """``signatures`` with the facts of erased contact points filled in: their value is
+        gone, so the rows whose bucket matches one are key-hashed and looked up by hash."""
+        if not self.erased:
+            return signatures
+        buckets = erased_buckets(contacts)
+        candidates = (signatures.is_null() & buckets.is_in(list(self.erased))).arg_true()
+        if candidates.len() == 0:
+            return signatures
+        values = signatures.to_list()
+        key = self.principal.hash_key
+        for row in candidates.to_list():
+            found = self.erased[int(buckets[row])].get(contact_hash(str(contacts[row]), key))
+            if found is not None:
+                values[row] = found
+        return pl.Series(signatures.name, values, dtype=pl.Utf8)
 
     def snapshots_for(self, listed: str) -> tuple[SnapshotFact, ...]:
         names = set(listed.split("|")) if listed else set()
@@ -301,4 +322,30 @@ def load_state(
     by_contact = values.join(signatures, on="contact_hash", how="inner").select(
         "contact", "fact_signature"
     )
-    return RegisterState(owner, by_contact, snapshots, entries, fact)
+    state = RegisterState(owner, by_contact, snapshots, entries, fact)
+    state.erased = _erased(db, owner.id, signatures)
+    return state
+
+
+def erased_buckets(contacts: pl.Series) -> pl.Series:
+    """``erasure.erased_bucket`` of each contact point, vectorised."""
+    numbers = contacts.str.slice(1).cast(pl.Int64, strict=False)
+    return pl.select(
+        pl.when(numbers.is_not_null() & contacts.str.starts_with("+"))
+        .then(numbers % BUCKETS)
+        .otherwise(-1 - contacts.str.len_bytes().cast(pl.Int64))
+    ).to_series()
+
+
+def _erased(db: Database, principal_id: int, signatures: pl.DataFrame) -> dict[int, dict[str, str]]:
+    """Erased contact points that still have facts (objections...), by bucket."""
+    rows = db.read_frame(
+        "SELECT erased_bucket, contact_hash FROM contact_points "
+        f"WHERE +principal_id = {int(principal_id)} AND value IS NULL "
+        "AND erased_bucket IS NOT NULL",
+        {"bucket": pl.Int64, "contact_hash": pl.Utf8},
+    ).join(signatures, on="contact_hash", how="inner")
+    out: dict[int, dict[str, str]] = {}
+    for bucket, hashed, signature in rows.select("bucket", "contact_hash", "fact_signature").rows():
+        out.setdefault(int(bucket), {})[str(hashed)] = str(signature)
+    return out

@@ -242,6 +242,23 @@ def iter_events(cur: Cursor, principal_id: int, batch: int = 5000) -> Iterator[S
         after = int(rows[-1][2])
 
 
+def iter_chain_rows(cur: Cursor, principal_id: int, batch: int = 20_000) -> Iterator[Row]:
+    """Every event of a principal in chain order as raw rows (no JSON parsing), read in
+    batches by ``seq`` (the unique index): constant memory whatever the ledger's size."""
+    after = 0
+    while True:
+        rows = cur.execute(
+            "SELECT id, seq, type, contact_hash, occurred_at, recorded_at, data, personal, "
+            "personal_digest, actor, idempotency_key, prev_hash, hash FROM events "
+            "WHERE principal_id = :p AND seq > :s ORDER BY seq LIMIT :n",
+            {"p": principal_id, "s": after, "n": batch},
+        )
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = int(rows[-1][1])
+
+
 def contact_events(cur: Cursor, principal_id: int, contact_hash: str) -> list[StoredEvent]:
     rows = cur.execute(
         f"SELECT {_EVENT_COLUMNS} FROM events WHERE principal_id = :p AND contact_hash = :c "

@@ -74,6 +74,7 @@ contact_points = Table(
     Column("timezones", Text),
     Column("first_seen", BigInteger, nullable=False),
     Column("last_event", BigInteger, nullable=False),
+    Column("erased_bucket", Integer),  # set by erasure: see services/erasure.py
 )
 
 
