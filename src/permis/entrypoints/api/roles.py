@@ -1,0 +1,59 @@
+"""Who may use which route: the one table, read by the routes and by the role × route test.
+
+Keys are ``"METHOD /path"`` as FastAPI declares them; the value is the roles admitted besides
+``admin`` (who may use every keyed route), or :data:`PUBLIC` for a route that takes no key (its
+own signature or token protects it). ``tests/integration/test_api_roles.py`` walks
+``app.routes``: a route missing from this table fails the test, and every role is tried on every
+keyed route, so the table is the behaviour.
+
+A ``processor`` never reads the register's contents (DESIGN.md 4.4): it checks, scrubs, and
+reports attempts and refusals as itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request
+
+from permis.services.keys import KeyInfo, Role
+
+PUBLIC: frozenset[Role] = frozenset()
+"""No key: the route answers anyone (health, OpenAPI, pages behind their own signed tokens)."""
+
+C, M, P, A = Role.COMPLIANCE, Role.CAMPAIGN, Role.PROCESSOR, Role.AGENT
+
+ROUTE_ROLES: dict[str, frozenset[Role]] = {
+    "GET /healthz": PUBLIC,
+    "GET /openapi.json": PUBLIC,
+    "GET /docs": PUBLIC,
+    "GET /docs/oauth2-redirect": PUBLIC,
+    "GET /v1/decisions": frozenset({C, M, P, A}),
+    "POST /v1/decisions": frozenset({C, M, P, A}),
+    "POST /v1/consents": frozenset({C, M}),
+    "POST /v1/objections": frozenset({C, M, A}),
+    "POST /v1/refusals": frozenset({C, M, A, P}),
+    "POST /v1/contracts": frozenset({C, M}),
+    "POST /v1/attempts": frozenset({C, M, P}),
+    "POST /v1/budgets": frozenset({C, M}),
+    "GET /v1/contacts/{contact}/history": frozenset({C}),
+    "POST /v1/scrubs": frozenset({C, M, P}),
+    "GET /v1/scrubs/{job_id}": frozenset({C, M, P}),
+    "GET /v1/scrubs/{job_id}/allowed": frozenset({C, M, P}),
+    "GET /v1/scrubs/{job_id}/rejects": frozenset({C, M, P}),
+}
+
+
+def roles_of(route: str) -> frozenset[Role]:
+    """The roles admitted on ``route`` besides admin (KeyError: the route is not in the table)."""
+    return ROUTE_ROLES[route]
+
+
+def guard(route: str) -> Callable[[Request], KeyInfo]:
+    """The dependency for ``route``: ``Depends(guard("POST /v1/scrubs"))``."""
+    from permis.entrypoints.api.auth import require
+
+    roles = roles_of(route)
+    if not roles:
+        raise ValueError(f"{route} is public: it takes no key")
+    return require(*roles)
