@@ -18,6 +18,7 @@ row's contact point. ``decisions()`` gives one :class:`Decision` per row, equal 
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -27,8 +28,8 @@ from permis.adapters.db import facts_many
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Cursor
 from permis.adapters.db.numbers import to_int
-from permis.domain.contact import ContactKind, ContactPoint, contact_hash
-from permis.domain.model import CheckRequest, Decision, Facts, ProcessorFact, Sector
+from permis.domain.contact import ContactKind, ContactPoint
+from permis.domain.model import CheckRequest, Decision, Facts, ProcessorFact, Sector, SnapshotFact
 
 if TYPE_CHECKING:
     from permis.services.gate import CheckQuery, Gate
@@ -54,32 +55,32 @@ class BatchDecisions:
         return out
 
 
-def _points(texts: Sequence[str]) -> list[ContactPoint | None]:
-    """Each text parsed as ``parse_contact`` would, vectorised, one ContactPoint per distinct."""
+Row = tuple[str, str, str | None, str | None, str]
+"""A parsed contact point as columns: value, kind, country, region, time zones (comma-joined)."""
+
+
+def _rows(texts: Sequence[str]) -> list[Row | None]:
+    """Each text parsed as ``parse_contact`` would, vectorised (``None``: not a contact point)."""
     import polars as pl
 
     from permis.services.scrub import normalise_contacts
 
     distinct = list(dict.fromkeys(texts))
     frame = normalise_contacts(pl.Series("raw", distinct, dtype=pl.Utf8))
-    parsed: dict[str, ContactPoint | None] = {}
-    columns = ("contact", "permis_kind", "country", "region", "timezones")
-    for text, (value, kind, country, region, zones) in zip(
-        distinct, frame.select(columns).iter_rows(), strict=True
-    ):
-        parsed[text] = (
-            None
-            if value is None
-            else ContactPoint(
-                ContactKind(kind),
-                value,
-                country,
-                region,
-                tuple(z for z in zones.split(",") if z),
-                None,
-            )
-        )
+    columns = [frame[c].to_list() for c in ("contact", "permis_kind", "country", "region")]
+    zones = frame["timezones"].fill_null("").to_list()
+    parsed: dict[str, Row | None] = {
+        text: None if value is None else (value, kind, country, region, zone)
+        for text, value, kind, country, region, zone in zip(distinct, *columns, zones, strict=True)
+    }
     return [parsed[t] for t in texts]
+
+
+def _point(row: Row) -> ContactPoint:
+    value, kind, country, region, zones = row
+    return ContactPoint(
+        ContactKind(kind), value, country, region, tuple(z for z in zones.split(",") if z), None
+    )
 
 
 @dataclass
@@ -88,22 +89,23 @@ class _Loaded:
 
     principal: repo.Principal
     hashes: dict[str, str]  # value -> hash
-    facts: dict[str, Facts]  # hash -> facts (only hashes with facts)
-    snapshots: dict[str, tuple[Any, ...]]  # phone value -> snapshot facts
+    facts: dict[str, Facts]  # hash -> facts (only hashes the register knows)
+    snapshots: dict[str, tuple[SnapshotFact, ...]]  # phone value -> snapshot facts (shared)
     processors: dict[str, ProcessorFact]
 
 
 def _load(
-    gate: Gate, cur: Cursor, name: str | None, points: list[ContactPoint], processors: set[str]
+    gate: Gate, cur: Cursor, name: str | None, rows: list[Row], processors: set[str]
 ) -> _Loaded:
     principal = repo.find_principal(cur, name)
-    values = list(dict.fromkeys(p.value for p in points))
-    hashes = {v: contact_hash(v, principal.hash_key) for v in values}
+    values = list(dict.fromkeys(r[0] for r in rows))
+    key = principal.hash_key
+    # contact_hash, with the one-shot C HMAC (same bytes: a test compares with Gate.check)
+    hashes = {v: hmac.digest(key, v.encode("utf-8"), "sha256").hex() for v in values}
     dialect = gate.db.dialect
     known = facts_many.known_hashes(cur, dialect, principal.id, list(hashes.values()))
     facts = facts_many.load_facts_many(cur, dialect, principal.id, known)
-    phones = [p.value for p in points if p.kind is ContactKind.PHONE]
-    phones = list(dict.fromkeys(phones))
+    phones = list(dict.fromkeys(r[0] for r in rows if r[1] == ContactKind.PHONE.value))
     listed = facts_many.listed_snapshots(cur, gate.db.url, [to_int(v) for v in phones])
     return _Loaded(
         principal,
@@ -117,50 +119,57 @@ def _load(
 def check_many(gate: Gate, queries: Sequence[CheckQuery]) -> BatchDecisions:
     """Decisions for ``queries``, in order, as ``gate.check`` gives them one by one."""
     now = gate.clock()
-    points = _points([q.contact for q in queries])
+    rows = _rows([q.contact for q in queries])
     loaded: dict[str | None, _Loaded] = {}
     with gate.db.transaction() as cur:
         for name in dict.fromkeys(q.principal for q in queries):
-            mine = [p for q, p in zip(queries, points, strict=True) if q.principal == name]
+            mine = [r for q, r in zip(queries, rows, strict=True) if q.principal == name]
             wanted = {q.processor for q in queries if q.principal == name and q.processor}
-            loaded[name] = _load(gate, cur, name, [p for p in mine if p is not None], wanted)
+            loaded[name] = _load(gate, cur, name, [r for r in mine if r is not None], wanted)
     distinct: list[Decision] = []
     seen: dict[tuple[Any, ...], int] = {}
     index: list[int] = []
-    for query, point in zip(queries, points, strict=True):
+    for query, row in zip(queries, rows, strict=True):
         state = loaded[query.principal]
         at = query.at or now
-        key, facts = _question(query, at, point, state)
+        key = _key(query, at, row, state)
         found = seen.get(key)
         if found is None:
-            request = CheckRequest(
-                contact=point,
-                channel=query.channel,
-                at=at,
-                purpose=query.purpose,
-                audience=query.audience,
-                sector=query.sector or Sector(state.principal.sector),
-                processor=query.processor,
-            )
             found = seen[key] = len(distinct)
-            distinct.append(gate.decide_loaded(request, facts))
+            distinct.append(_decide(gate, query, at, row, state))
         index.append(found)
-    contacts = [p.value if p is not None else None for p in points]
-    return BatchDecisions(distinct, index, contacts)
+    return BatchDecisions(distinct, index, [r[0] if r is not None else None for r in rows])
 
 
-def _question(
-    query: CheckQuery, at: datetime, point: ContactPoint | None, state: _Loaded
-) -> tuple[tuple[Any, ...], Facts]:
-    """What the decision depends on (a hashable key) and the facts of the row."""
-    asked = (query.channel, at, query.purpose, query.audience, query.sector, query.processor)
-    if point is None:
-        return (query.principal, *asked, None), Facts()
-    hashed = state.hashes[point.value]
-    own = state.facts.get(hashed)
-    snapshots = state.snapshots.get(point.value, ())
-    processor = state.processors.get(query.processor) if query.processor else None
-    facts = replace(own or Facts(), snapshots=snapshots, processor=processor)
-    where = (point.kind, point.country, point.region, point.timezones)
-    who = hashed if own is not None else None
-    return (query.principal, *asked, where, who, snapshots), facts
+def _key(query: CheckQuery, at: datetime, row: Row | None, state: _Loaded) -> tuple[Any, ...]:
+    """Everything the row's decision depends on: rows with equal keys share one ``decide``.
+    A contact point with facts of its own is its own key; the snapshot tuples are shared
+    objects (one per combination of lists), so their identity stands for them."""
+    asked = (query.principal, query.channel, at, query.purpose, query.audience, query.sector)
+    if row is None:
+        return (*asked, query.processor)
+    hashed = state.hashes[row[0]]
+    own = hashed if hashed in state.facts else None
+    listed = id(state.snapshots.get(row[0], ()))
+    return (*asked, query.processor, row[1:], own, listed)
+
+
+def _decide(
+    gate: Gate, query: CheckQuery, at: datetime, row: Row | None, state: _Loaded
+) -> Decision:
+    point = _point(row) if row is not None else None
+    facts = Facts()
+    if row is not None:
+        own = state.facts.get(state.hashes[row[0]]) or Facts()
+        processor = state.processors.get(query.processor) if query.processor else None
+        facts = replace(own, snapshots=state.snapshots.get(row[0], ()), processor=processor)
+    request = CheckRequest(
+        contact=point,
+        channel=query.channel,
+        at=at,
+        purpose=query.purpose,
+        audience=query.audience,
+        sector=query.sector or Sector(state.principal.sector),
+        processor=query.processor,
+    )
+    return gate.decide_loaded(request, facts)

@@ -12,7 +12,7 @@ reports attempts and refusals as itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
@@ -49,7 +49,7 @@ def roles_of(route: str) -> frozenset[Role]:
     return ROUTE_ROLES[route]
 
 
-def guard(route: str) -> Callable[[Request], KeyInfo]:
+def guard(route: str) -> Callable[[Request], Awaitable[KeyInfo]]:
     """The dependency for ``route``: ``Depends(guard("POST /v1/scrubs"))``."""
     from permis.entrypoints.api.auth import require
 
