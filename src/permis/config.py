@@ -56,6 +56,11 @@ class Settings:
     """A delivery not acknowledged after this long is overdue."""
     data_dir: str = ""
     """Folder of the public data sets (bank-marketing, hillstrom); empty: ../shared/data."""
+    jobs_dir: str = ""
+    """Folder of the API's scrub jobs (uploads and results); empty: permis-jobs beside the
+    SQLite register, or in the working directory."""
+    scrub_max_bytes: int = 2 * 1024**3
+    """Largest file accepted by ``POST /v1/scrubs`` (0: no limit)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

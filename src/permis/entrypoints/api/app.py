@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from permis import __version__
 from permis.bootstrap import App
-from permis.entrypoints.api import decisions, errors, records
+from permis.entrypoints.api import decisions, errors, records, scrubs
 from permis.entrypoints.api.auth import Guard
 
 
@@ -31,6 +31,9 @@ def create_app(application: App) -> FastAPI:
     errors.install(api)
     api.include_router(decisions.router)
     api.include_router(records.router)
+    api.include_router(scrubs.router)
+    api.state.scrub_jobs = scrubs.scrub_jobs(application)
+    api.add_middleware(scrubs.UploadLimit, limit=settings.scrub_max_bytes)
 
     @api.get("/healthz", tags=["service"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -41,6 +44,10 @@ def create_app(application: App) -> FastAPI:
 
 def from_env() -> FastAPI:
     """The application for ``uvicorn --factory`` (``permis serve`` uses it)."""
+    import gc
+
     from permis.bootstrap import build
 
-    return create_app(build())
+    api = create_app(build())
+    gc.freeze()  # what startup built lives as long as the process: no collector passes over it
+    return api
