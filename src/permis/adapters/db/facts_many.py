@@ -104,7 +104,14 @@ def load_facts_many(
         for row in rows:
             parts[str(row[0])][table].append(_fact(table, row[1:]))
     return {
-        h: Facts(*(tuple(p[t]) for t in _QUERIES))  # same field order as Facts
+        h: Facts(
+            consents=tuple(p["consents"]),
+            objections=tuple(p["objections"]),
+            refusals=tuple(p["refusals"]),
+            contracts=tuple(p["contracts"]),
+            attempts=tuple(p["attempts"]),
+            budgets=tuple(p["budgets"]),
+        )
         for h, p in parts.items()
     }
 

@@ -128,7 +128,7 @@ def _download(jobs: ScrubJobs, job_id: str, info: KeyInfo, which: str) -> FileRe
     )
 
 
-RESULT = {200: {"description": "The file, in the input's format"}}
+RESULT: dict[int | str, dict[str, Any]] = {200: {"description": "The file, in the input's format"}}
 
 
 @router.get(
