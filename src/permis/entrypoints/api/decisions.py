@@ -31,7 +31,12 @@ MAX_BATCH = 10_000
 
 
 class DecisionRequest(BaseModel):
-    contact: str = Field(min_length=1, max_length=320, description="Phone number or e-mail")
+    contact: str = Field(
+        min_length=1,
+        max_length=320,
+        description="Phone number in any form, or e-mail",
+        examples=["06 12 34 56 78", "+33612345678", "zoe@example.org"],
+    )
     channel: Channel
     at: datetime | None = Field(None, description="ISO 8601 with offset; default now")
     processor: str | None = Field(None, max_length=200)

@@ -33,7 +33,12 @@ from permis.services.register import Recorded
 
 router = APIRouter(prefix="/v1", tags=["register"])
 
-Contact = Field(min_length=1, max_length=320, description="Phone number in any form, or e-mail")
+Contact = Field(
+    min_length=1,
+    max_length=320,
+    description="Phone number in any form, or e-mail",
+    examples=["06 12 34 56 78", "+33612345678", "zoe@example.org"],
+)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 Application = Annotated[App, Depends(permis_app)]
 
