@@ -49,6 +49,20 @@ def roles_of(route: str) -> frozenset[Role]:
     return ROUTE_ROLES[route]
 
 
+def admit(request: Request, route: str) -> KeyInfo:
+    """What :func:`guard` does, called by hand: the hot route skips FastAPI's dependency
+    machinery (about a third of a single check's time)."""
+    from permis.entrypoints.api.auth import caller
+    from permis.errors import Forbidden
+
+    info = caller(request)
+    allowed = roles_of(route)
+    if info.role is not Role.ADMIN and info.role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed | {Role.ADMIN}))
+        raise Forbidden(f"role {info.role.value} may not use this route (allowed: {names})")
+    return info
+
+
 def guard(route: str) -> Callable[[Request], Awaitable[KeyInfo]]:
     """The dependency for ``route``: ``Depends(guard("POST /v1/scrubs"))``."""
     from permis.entrypoints.api.auth import require
