@@ -33,7 +33,10 @@ def fuzzed(app: App, tmp_path: Path) -> Iterator[tuple[FastAPI, str]]:
         scrub_max_bytes=1 << 16,
     )
     app.register.add_processor(None, "tunis", ["call"])
-    yield create_app(app), app.keys.create(Role.ADMIN).key
+    api = create_app(app)
+    yield api, app.keys.create(Role.ADMIN).key
+    for thread in api.state.scrub_jobs.threads:  # scrub jobs the fuzzer started end first
+        thread.join(60)
 
 
 def _spec() -> dict[str, Any]:

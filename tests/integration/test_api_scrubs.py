@@ -150,3 +150,40 @@ def test_a_job_that_cannot_be_read_fails_and_says_why(app: App, client: TestClie
     assert "Emile" not in str(done)
     result = client.get(f"/v1/scrubs/{job['id']}/allowed", headers=headers)
     assert (result.status_code, result.json()["error"]["code"]) == (409, "SCRUB_JOB_NOT_DONE")
+
+
+def test_a_stream_without_length_is_cut_at_the_limit(app: App, tmp_path: Path) -> None:
+    import io
+
+    from permis.services.scrub import ScrubRequest
+    from permis.services.scrub_jobs import Owner, ScrubJobs, UploadTooLarge
+
+    jobs = ScrubJobs(tmp_path / "jobs", app.db, app.gate.rules, app.clock, max_bytes=100)
+    request = ScrubRequest(Channel.CALL, app.clock(), principal="acme")
+    with pytest.raises(UploadTooLarge):
+        jobs.create(io.BytesIO(b"0612345678\n" * 20), ".csv", request, Owner("acme", "k"))
+    assert list((tmp_path / "jobs").iterdir()) == []  # nothing left behind
+    assert jobs.threads == []
+
+
+def test_a_job_whose_process_died_says_so(app: App, client: TestClient, tmp_path: Path) -> None:
+    import json
+
+    headers = key(app, Role.CAMPAIGN)
+    job = wait(client, upload(client, headers).json()["id"], headers)
+    state = tmp_path / "jobs" / job["id"] / "job.json"
+    stored = json.loads(state.read_text())
+    dead = subprocess_pid_that_exited()
+    state.write_text(json.dumps({**stored, "state": "running", "pid": dead}))
+    again = client.get(f"/v1/scrubs/{job['id']}", headers=headers).json()
+    assert (again["state"], again["error"]["code"]) == ("failed", "SCRUB_INTERRUPTED")
+
+
+def subprocess_pid_that_exited() -> int:
+    """The id of a process that has ended (and been reaped)."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
