@@ -120,12 +120,15 @@ def load_facts_many(
 # opposition lists
 # ---------------------------------------------------------------------------------------------
 
-_cache: OrderedDict[tuple[str, int], Any] = OrderedDict()
+_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _snapshot_numbers(cur: Cursor, where: str, snapshot_id: int) -> Any:
-    key = (where, snapshot_id)
+def _snapshot_numbers(cur: Cursor, where: str, snapshot: Any) -> Any:
+    """The numbers of ``snapshot`` (a ``list_snapshots`` row). The key holds the row itself, so
+    a snapshot deleted and another imported under the same id is never served from cache."""
+    snapshot_id = int(snapshot[0])
+    key = (where, *snapshot)
     with _cache_lock:
         found = _cache.get(key)
         if found is not None:
@@ -154,8 +157,8 @@ def listed_snapshots(
         return [() for _ in numbers]
     probe = pl.Series("n", numbers, dtype=pl.Int64)
     flags: list[list[bool]] = []
-    for sid, *_ in snapshots:
-        held = _snapshot_numbers(cur, where, int(sid))
+    for snapshot in snapshots:
+        held = _snapshot_numbers(cur, where, tuple(snapshot))
         if len(held) == 0:
             flags.append([False] * len(numbers))
             continue
