@@ -11,6 +11,7 @@ once per distinct question.
    lists, no facts of their own) share one call to ``decide`` through :meth:`Gate.decide_loaded`,
    as the scrub does per fact signature; rows with facts of their own get their own call.
 
+Queries without ``at`` are all decided at one instant, the clock read once for the batch.
 The result is :class:`BatchDecisions`: the distinct decisions and, per row, which one and the
 row's contact point. ``decisions()`` gives one :class:`Decision` per row, equal to
 ``Gate.check`` row by row (tested); the HTTP door serialises each distinct decision once.
@@ -30,6 +31,7 @@ from permis.adapters.db.database import Cursor
 from permis.adapters.db.numbers import to_int
 from permis.domain.contact import ContactKind, ContactPoint
 from permis.domain.model import CheckRequest, Decision, Facts, ProcessorFact, Sector, SnapshotFact
+from permis.domain.pressure import Policy
 
 if TYPE_CHECKING:
     from permis.services.gate import CheckQuery, Gate
@@ -92,12 +94,13 @@ class _Loaded:
     facts: dict[str, Facts]  # hash -> facts (only hashes the register knows)
     snapshots: dict[str, tuple[SnapshotFact, ...]]  # phone value -> snapshot facts (shared)
     processors: dict[str, ProcessorFact]
+    policy: Policy
 
 
 def _load(
     gate: Gate, cur: Cursor, name: str | None, rows: list[Row], processors: set[str]
 ) -> _Loaded:
-    principal = repo.find_principal(cur, name)
+    principal = gate.principal(cur, name)
     values = list(dict.fromkeys(r[0] for r in rows))
     hashes = _hashes(principal.hash_key, values)
     dialect = gate.db.dialect
@@ -111,6 +114,7 @@ def _load(
         facts,
         dict(zip(phones, listed, strict=True)),
         {x: repo.processor_fact(cur, principal.id, x) for x in processors},
+        gate.policy_for(cur, principal),
     )
 
 
@@ -203,4 +207,4 @@ def _decide(
         sector=query.sector or Sector(state.principal.sector),
         processor=query.processor,
     )
-    return gate.decide_loaded(request, facts)
+    return gate.decide_loaded(request, facts, state.policy)
