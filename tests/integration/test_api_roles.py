@@ -104,9 +104,9 @@ def test_role_by_route(setup: tuple[TestClient, dict[Role, dict[str, str]], str]
         allowed = ROUTE_ROLES[route]
         url = path.replace("{contact}", CONTACT).replace("{job_id}", job_id)
         sample = SAMPLES.get(route, {})
-        if allowed == PUBLIC:
+        if allowed == PUBLIC:  # no bearer key asked (a signature, token or session may be)
             got = client.request(method, url, **sample)
-            assert got.status_code < 400, route
+            assert got.status_code != 401, route
             continue
         anonymous = client.request(method, url, **sample)
         assert anonymous.status_code == 401, route

@@ -19,7 +19,8 @@ from fastapi import Request
 from permis.services.keys import KeyInfo, Role
 
 PUBLIC: frozenset[Role] = frozenset()
-"""No key: the route answers anyone (health, OpenAPI, pages behind their own signed tokens)."""
+"""No bearer key: health, OpenAPI, and the doors that carry their own proof (a provider's
+signature, a signed link, the agent screen's session); their own tests cover that proof."""
 
 C, M, P, A = Role.COMPLIANCE, Role.CAMPAIGN, Role.PROCESSOR, Role.AGENT
 
