@@ -142,8 +142,11 @@ def check_many(gate: Gate, queries: Sequence[CheckQuery]) -> BatchDecisions:
     loaded: dict[str | None, _Loaded] = {}
     with gate.db.transaction() as cur:
         for name in dict.fromkeys(q.principal for q in queries):
-            mine = [r for q, r in zip(queries, rows, strict=True) if q.principal == name]
-            wanted = {q.processor for q in queries if q.principal == name and q.processor}
+            if len(loaded) == 0 and all(q.principal == name for q in queries):
+                mine, wanted = rows, {q.processor for q in queries if q.processor}
+            else:
+                mine = [r for q, r in zip(queries, rows, strict=True) if q.principal == name]
+                wanted = {q.processor for q in queries if q.principal == name and q.processor}
             loaded[name] = _load(gate, cur, name, [r for r in mine if r is not None], wanted)
     distinct: list[Decision] = []
     seen: dict[tuple[Any, ...], int] = {}
