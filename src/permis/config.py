@@ -80,6 +80,11 @@ class Settings:
     applied everywhere, the longest rule; reviewed 2026-11-30)."""
     retention_reviewed: str = "2026-11-30"
     """The date the retention settings were last checked against the law."""
+    jobs_dir: str = ""
+    """Folder of the API's scrub jobs (uploads and results); empty: permis-jobs beside the
+    SQLite register, or in the working directory."""
+    scrub_max_bytes: int = 2 * 1024**3
+    """Largest file accepted by ``POST /v1/scrubs`` (0: no limit)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

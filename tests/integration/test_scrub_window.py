@@ -94,7 +94,7 @@ def test_bulk_reads_never_open_a_second_sqlite_beside_an_open_connection(
         cur.execute("SELECT 1")
     held = app.db.read_frame(sql, schema)
     assert opened == []
-    app.db.close()
+    app.db.release()
     free = app.db.read_frame(sql, schema)
     assert held.equals(free) and held.height == 1
     assert opened == (["adbc"] if app.db.dialect == "sqlite" else [])

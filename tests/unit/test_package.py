@@ -28,8 +28,9 @@ def test_public_api_is_exactly_all() -> None:
 
 def test_import_builds_nothing_and_stays_light() -> None:
     code = (
-        "import sys, permis.entrypoints.cli; "
-        "bad = [m for m in ('sqlalchemy', 'alembic', 'holidays', 'email_validator') "
+        "import sys, permis.entrypoints.cli, permis.services.gate; "
+        "bad = [m for m in ('sqlalchemy', 'alembic', 'holidays', 'email_validator', "
+        "'fastapi', 'starlette', 'uvicorn', 'polars') "
         "if m in sys.modules]; print(bad)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

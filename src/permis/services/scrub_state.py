@@ -309,7 +309,7 @@ def load_state(
         snapshots, entries = _snapshots(cur, names, at)
         processor = request.processor
         fact = repo.processor_fact(cur, owner.id, processor) if processor is not None else None
-    db.close()  # the bulk reads below may use ADBC's own SQLite (see Database.read_frame)
+    db.release()  # alone, the bulk reads below may use ADBC's SQLite (see Database.read_frame)
     frames = {table: _frame(db, table, owner.id) for table in _COLUMNS if table != "attempts"}
     frames["attempts"] = _attempts(db, owner.id, at, policy)
     values = db.read_frame(

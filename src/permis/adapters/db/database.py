@@ -181,8 +181,8 @@ class Database:
         ADBC links its own copy of SQLite. Two copies with the same file open in one process do
         not see each other's POSIX locks (closing one drops the other's), which can corrupt the
         file under concurrent writers: ADBC is used only while this object holds no ``sqlite3``
-        connection (callers :meth:`close` first, as the scrub does); otherwise the rows come
-        through ``sqlite3``, slower but safe (e.g. a scrub job inside a server).
+        connection in any thread (callers :meth:`release` theirs first, as the scrub does);
+        otherwise the rows come through ``sqlite3``, slower but safe (a scrub job in a server).
         """
         import polars as pl
 
@@ -214,6 +214,16 @@ class Database:
             return pl.read_csv(buffer, has_header=False, new_columns=list(schema), schema=schema)
         with self.transaction() as tx:
             return pl.DataFrame(tx.execute(sql), schema=schema, orient="row")
+
+    def release(self) -> None:
+        """Close this thread's connection only (other threads keep theirs)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        with self._lock:
+            self._all = [c for c in self._all if c is not conn]
+        self._local.conn = None
+        conn.close()
 
     def close(self) -> None:
         with self._lock:

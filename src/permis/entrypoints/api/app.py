@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from permis import __version__
 from permis.bootstrap import App
-from permis.entrypoints.api import decisions, errors, propagation, records
+from permis.entrypoints.api import decisions, errors, propagation, records, scrubs
 from permis.entrypoints.api.auth import Guard
 from permis.entrypoints.web import agent, public
 
@@ -53,6 +53,9 @@ def create_app(application: App, *, dispatch: bool = False) -> FastAPI:
     api.include_router(public.router)
     api.include_router(agent.router)
     api.include_router(propagation.router)
+    api.include_router(scrubs.router)
+    api.state.scrub_jobs = scrubs.scrub_jobs(application)
+    api.add_middleware(scrubs.UploadLimit, limit=settings.scrub_max_bytes)
 
     @api.get("/healthz", tags=["service"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -63,7 +66,11 @@ def create_app(application: App, *, dispatch: bool = False) -> FastAPI:
 
 def from_env() -> FastAPI:
     """The application for ``uvicorn --factory`` (``permis serve`` uses it)."""
+    import gc
+
     from permis.bootstrap import build
 
     application = build()
-    return create_app(application, dispatch=application.settings.dispatch_in_serve)
+    api = create_app(application, dispatch=application.settings.dispatch_in_serve)
+    gc.freeze()  # what startup built lives as long as the process: no collector passes over it
+    return api

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -27,6 +27,12 @@ def permis_app(request: Request) -> App:
     """The :class:`App` the API was built around."""
     application: App = request.app.state.permis
     return application
+
+
+async def the_app(request: Request) -> App:
+    """:func:`permis_app` as an ``async`` dependency: FastAPI runs plain ``def`` dependencies
+    in its thread pool, a hop that costs the single check much of its throughput."""
+    return permis_app(request)
 
 
 @dataclass
@@ -80,12 +86,12 @@ def caller(request: Request) -> KeyInfo:
     return info
 
 
-def require(*roles: Role) -> Callable[[Request], KeyInfo]:
+def require(*roles: Role) -> Callable[[Request], Awaitable[KeyInfo]]:
     """A dependency admitting ``roles`` (and ``admin``); 403 ``FORBIDDEN`` for any other role."""
     allowed = frozenset(roles) | {Role.ADMIN}
     names = ", ".join(sorted(r.value for r in allowed))
 
-    def dependency(request: Request) -> KeyInfo:
+    async def dependency(request: Request) -> KeyInfo:  # async: see the_app
         info = caller(request)
         if info.role not in allowed:
             raise Forbidden(f"role {info.role.value} may not use this route (allowed: {names})")

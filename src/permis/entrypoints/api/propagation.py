@@ -16,7 +16,8 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from permis.bootstrap import App
-from permis.entrypoints.api.auth import acting_processor, permis_app, require
+from permis.entrypoints.api.auth import acting_processor, permis_app
+from permis.entrypoints.api.roles import guard
 from permis.errors import UsageError
 from permis.services.deliveries import Deliveries
 from permis.services.keys import KeyInfo, Role
@@ -24,7 +25,6 @@ from permis.services.processors import Processors
 
 router = APIRouter(prefix="/v1", tags=["propagation"])
 Application = Annotated[App, Depends(permis_app)]
-C, P = Role.COMPLIANCE, Role.PROCESSOR
 
 
 class ProcessorIn(BaseModel):
@@ -44,7 +44,7 @@ def _deliveries(application: App) -> Deliveries:
 
 @router.get("/processors", summary="The processors and how opt-outs reach each one")
 def list_processors(
-    application: Application, info: Annotated[KeyInfo, Depends(require(C))]
+    application: Application, info: Annotated[KeyInfo, Depends(guard("GET /v1/processors"))]
 ) -> dict[str, list[dict[str, Any]]]:
     rows = Processors(application.db, application.clock).list(info.principal)
     return {"processors": [p.to_dict() for p in rows]}
@@ -52,7 +52,9 @@ def list_processors(
 
 @router.post("/processors", status_code=201, summary="Register or update a processor")
 def add_processor(
-    body: ProcessorIn, application: Application, info: Annotated[KeyInfo, Depends(require(C))]
+    body: ProcessorIn,
+    application: Application,
+    info: Annotated[KeyInfo, Depends(guard("POST /v1/processors"))],
 ) -> dict[str, Any]:
     done = Processors(application.db, application.clock).add(
         info.principal,
@@ -70,7 +72,7 @@ def add_processor(
 @router.get("/suppressions/changes", summary="The pull feed: opt-outs after a cursor")
 def changes(
     application: Application,
-    info: Annotated[KeyInfo, Depends(require(P))],
+    info: Annotated[KeyInfo, Depends(guard("GET /v1/suppressions/changes"))],
     after: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     processor: Annotated[str | None, Query(max_length=100)] = None,
@@ -87,7 +89,7 @@ def acknowledge(
     delivery: Annotated[str, Path(min_length=1, max_length=64)],
     response: Response,
     application: Application,
-    info: Annotated[KeyInfo, Depends(require(P, C))],
+    info: Annotated[KeyInfo, Depends(guard("POST /v1/deliveries/{delivery}/ack"))],
 ) -> dict[str, Any]:
     own = info.processor if info.role is Role.PROCESSOR else None
     result = _deliveries(application).acknowledge(info.principal, delivery, own)
@@ -97,21 +99,21 @@ def acknowledge(
 
 @router.get("/deliveries/lag", summary="Per processor and form: delivery and ack lags")
 def lag(
-    application: Application, info: Annotated[KeyInfo, Depends(require(C))]
+    application: Application, info: Annotated[KeyInfo, Depends(guard("GET /v1/deliveries/lag"))]
 ) -> dict[str, list[dict[str, Any]]]:
     return {"lag": _deliveries(application).lag(info.principal)}
 
 
 @router.get("/deliveries/overdue", summary="Deliveries not acknowledged in time, and why")
 def overdue(
-    application: Application, info: Annotated[KeyInfo, Depends(require(C))]
+    application: Application, info: Annotated[KeyInfo, Depends(guard("GET /v1/deliveries/overdue"))]
 ) -> dict[str, list[dict[str, Any]]]:
     return {"overdue": _deliveries(application).overdue(info.principal)}
 
 
 @router.get("/violations", summary="Attempts made after an objection reached the processor")
 def violations(
-    application: Application, info: Annotated[KeyInfo, Depends(require(C))]
+    application: Application, info: Annotated[KeyInfo, Depends(guard("GET /v1/violations"))]
 ) -> dict[str, list[dict[str, Any]]]:
     from permis.services.violations import list_violations
 

@@ -1,7 +1,8 @@
 """The ``record`` verbs over HTTP (DESIGN.md 4.3/4.4) and a contact's history.
 
 ``201`` with the event when it is new, ``200`` with the first event on a repeat of the same
-``Idempotency-Key``. Who may record what (``admin`` may do everything):
+``Idempotency-Key``. Who may record what (``admin`` may do everything; the table that the routes
+enforce is ``roles.ROUTE_ROLES``):
 
 | route | roles |
 |---|---|
@@ -24,17 +25,22 @@ from pydantic import BaseModel, Field
 
 from permis.bootstrap import App
 from permis.domain.model import DEFAULT_PURPOSE, Channel, Outcome, Period, Source
-from permis.entrypoints.api.auth import acting_processor, permis_app, require
+from permis.entrypoints.api.auth import acting_processor, permis_app
 from permis.entrypoints.api.common import ChannelOrAll, aware
-from permis.services.keys import KeyInfo, Role
+from permis.entrypoints.api.roles import guard
+from permis.services.keys import KeyInfo
 from permis.services.register import Recorded
 
 router = APIRouter(prefix="/v1", tags=["register"])
 
-Contact = Field(min_length=1, max_length=320, description="Phone number in any form, or e-mail")
+Contact = Field(
+    min_length=1,
+    max_length=320,
+    description="Phone number in any form, or e-mail",
+    examples=["06 12 34 56 78", "+33612345678", "zoe@example.org"],
+)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 Application = Annotated[App, Depends(permis_app)]
-C, M, A, P = Role.COMPLIANCE, Role.CAMPAIGN, Role.AGENT, Role.PROCESSOR
 
 
 class ConsentIn(BaseModel):
@@ -99,7 +105,7 @@ def record_consent(
     body: ConsentIn,
     response: Response,
     application: Application,
-    info: Annotated[KeyInfo, Depends(require(C, M))],
+    info: Annotated[KeyInfo, Depends(guard("POST /v1/consents"))],
     key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     result = application.register.record_consent(
@@ -121,7 +127,7 @@ def record_objection(
     body: ObjectionIn,
     response: Response,
     application: Application,
-    info: Annotated[KeyInfo, Depends(require(C, M, A))],
+    info: Annotated[KeyInfo, Depends(guard("POST /v1/objections"))],
     key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     result = application.register.record_objection(
@@ -140,7 +146,7 @@ def record_refusal(
     body: RefusalIn,
     response: Response,
     application: Application,
-    info: Annotated[KeyInfo, Depends(require(C, M, A, P))],
+    info: Annotated[KeyInfo, Depends(guard("POST /v1/refusals"))],
     key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     result = application.register.record_refusal(
@@ -157,7 +163,7 @@ def record_contract(
     body: ContractIn,
     response: Response,
     application: Application,
-    info: Annotated[KeyInfo, Depends(require(C, M))],
+    info: Annotated[KeyInfo, Depends(guard("POST /v1/contracts"))],
     key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     aware(body.start, "start")
@@ -176,7 +182,7 @@ def record_attempt(
     body: AttemptIn,
     response: Response,
     application: Application,
-    info: Annotated[KeyInfo, Depends(require(C, M, P))],
+    info: Annotated[KeyInfo, Depends(guard("POST /v1/attempts"))],
     key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     result = application.register.record_attempt(
@@ -195,7 +201,7 @@ def record_budget(
     body: BudgetIn,
     response: Response,
     application: Application,
-    info: Annotated[KeyInfo, Depends(require(C, M))],
+    info: Annotated[KeyInfo, Depends(guard("POST /v1/budgets"))],
     key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     result = application.register.record_budget(
@@ -213,7 +219,7 @@ def record_budget(
 def history(
     contact: Annotated[str, Path(min_length=1, max_length=320)],
     application: Application,
-    info: Annotated[KeyInfo, Depends(require(C))],
+    info: Annotated[KeyInfo, Depends(guard("GET /v1/contacts/{contact}/history"))],
 ) -> dict[str, list[dict[str, Any]]]:
     from permis.entrypoints.render import event_dict
 
