@@ -327,6 +327,10 @@ def scrub(
     emit(summary.to_dict(), as_json, scrub_text(summary))
 
 
+from permis.entrypoints import cli_model  # noqa: E402 - registered after the core commands
+
+cli_model.register(app)
+
 # -- the process entry point -----------------------------------------------------------------------
 
 

@@ -101,7 +101,7 @@ def slots(start: date, end: date) -> list[datetime]:
     """Every slot start from ``start`` to ``end`` (both days included), French mainland time."""
     if end < start:
         raise UsageError("--to is before --from")
-    found = []
+    found: list[datetime] = []
     day = start
     while day <= end:
         found.extend(

@@ -130,7 +130,7 @@ def screen(matrix: np.ndarray, target: np.ndarray, names: tuple[str, ...]) -> No
             )
 
 
-# -- the two data sets -------------------------------------------------------------------------------
+# -- the two data sets ---------------------------------------------------------------------------
 
 BANK_SPEC = FeatureSpec(
     numeric=(
