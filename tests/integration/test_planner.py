@@ -8,13 +8,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from permis.bootstrap import App
 from permis.domain.model import Channel, Outcome, Period, Source
 from permis.services import relevance as rel
 from permis.services.gate import CheckQuery
-from permis.services.planner import PlanRequest, plan
+from permis.services.planner import PlanRequest, PlanSummary, plan
 from permis.services.relevance_features import REGISTER_SPEC, register_attempts, training_table
 
 START = datetime.fromisoformat("2026-10-05T10:00:00+02:00")
@@ -93,8 +92,8 @@ def request(budget: int) -> PlanRequest:
     return PlanRequest(
         budget=budget,
         channels=(Channel.CALL, Channel.SMS, Channel.EMAIL),
-        start=date(2026, 11, 2),
-        end=date(2026, 11, 4),
+        start=date(2026, 11, 3),
+        end=date(2026, 11, 3),
     )
 
 
@@ -103,24 +102,10 @@ def model_of(app: App, seed: int) -> rel.RelevanceModel:
     return rel.fit(table, REGISTER_SPEC, seed, "register")
 
 
-@pytest.mark.parametrize("budget", [0, 5, 25, 1000])
-def test_the_plan_holds_only_what_decide_allows_then_and_never_more_than_the_budget(
-    app: App, tmp_path: Path, budget: int
-) -> None:
-    contacts = generate(app)
-    model = model_of(app, 0)
-    history = register_attempts(app.db, None)
-    planned, summary = plan(
-        app.db,
-        app.gate.rules,
-        campaign(tmp_path / "c.csv", contacts),
-        request(budget),
-        model,
-        history,
-    )
+def check_plan(app: App, planned: pl.DataFrame, summary: PlanSummary, budget: int) -> None:
+    """Every planned contact is one ``decide`` allows at that very instant; at most ``budget``."""
     assert planned.height <= budget
     assert summary.planned == planned.height
-    assert summary.input_rows == len(contacts) + 2
     assert summary.contacts_avoided == summary.input_rows - planned.height
     assert summary.expected_successes_kept <= summary.expected_successes_all + 1e-9
     assert planned["permis_contact"].n_unique() == planned.height  # one contact per person
@@ -133,29 +118,32 @@ def test_the_plan_holds_only_what_decide_allows_then_and_never_more_than_the_bud
             )
         )
         assert decision.allowed, (row, decision.codes)
-    if budget >= summary.allowed_rows:
-        assert planned.height == summary.allowed_rows
     expected = planned["expected"].to_list()
     assert expected == sorted(expected, reverse=True)
 
 
-def test_refused_candidates_exist_so_the_gate_really_filters(app: App, tmp_path: Path) -> None:
-    """Objections, missing consents and calling hours remove rows and slots: the check above
-    is not vacuous."""
+def test_the_plan_holds_only_what_decide_allows_then_and_never_more_than_the_budget(
+    app: App, tmp_path: Path
+) -> None:
     contacts = generate(app)
-    planned, summary = plan(
-        app.db,
-        app.gate.rules,
-        campaign(tmp_path / "c.csv", contacts),
-        request(1000),
-        model_of(app, 0),
-        register_attempts(app.db, None),
-    )
+    model = model_of(app, 0)
+    history = register_attempts(app.db, None)
+    path = campaign(tmp_path / "c.csv", contacts)
+    everyone, summary = plan(app.db, app.gate.rules, path, request(1000), model, history)
+    check_plan(app, everyone, summary, 1000)
+    assert summary.input_rows == len(contacts) + 2
     assert summary.invalid == 2
+    # the gate really filters: objections, missing consents and calling hours remove rows
     assert 0 < summary.allowed_rows < summary.input_rows - summary.invalid
-    hours = {datetime.fromisoformat(a).hour for a in planned["at"].to_list()}
-    assert hours.isdisjoint({9, 13, 20})  # outside the calling hours of D223-9 for calls
-    assert "email" not in planned["channel"].to_list()  # phone numbers cannot be e-mailed
+    assert everyone.height == summary.allowed_rows
+    hours = {datetime.fromisoformat(a).hour for a in everyone["at"].to_list()}
+    assert hours.isdisjoint({9, 13, 20})  # outside the calling hours of D223-9
+    assert "email" not in everyone["channel"].to_list()  # phone numbers cannot be e-mailed
+    few, summary = plan(app.db, app.gate.rules, path, request(5), model, history)
+    check_plan(app, few, summary, 5)
+    assert few.height == 5
+    assert few.equals(everyone.head(5))  # the best five of everyone, in the same order
+    assert summary.saved_total() > 0
 
 
 def test_the_same_seed_gives_the_same_model_and_plan(app: App, tmp_path: Path) -> None:
@@ -165,6 +153,7 @@ def test_the_same_seed_gives_the_same_model_and_plan(app: App, tmp_path: Path) -
     first, second = model_of(app, 3), model_of(app, 3)
     table = training_table(history)
     assert (first.predict(table) == second.predict(table)).all()
+    assert first.to_bytes() == second.to_bytes()
     plan_a, _ = plan(app.db, app.gate.rules, path, request(10), first, history)
     plan_b, _ = plan(app.db, app.gate.rules, path, request(10), second, history)
     assert plan_a.equals(plan_b)

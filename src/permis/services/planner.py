@@ -75,6 +75,9 @@ class PlanSummary:
     seconds: float = 0.0
     rules_version: str = ""
 
+    def saved_total(self) -> int:
+        return sum(self.saved.values())
+
     def to_dict(self) -> dict[str, Any]:
         calls = self.saved.get("call", 0) + self.saved.get("automated_call", 0)
         return {
