@@ -162,13 +162,15 @@ def evaluate_hillstrom(table: pl.DataFrame, seed: int = 0) -> Evaluation:
         "message": message_choice(held, predicted, best_single, margin),
         "targeting": budgeted(held, predicted, choose(predicted, best_single, margin)),
     }
+    scores = model.predict(held)
     return Evaluation(
         HILLSTROM,
         "held-out",
         seed,
-        rel.metrics(target, model.predict(held)),
+        rel.metrics(target, scores),
         1,
         time.perf_counter() - started,
-        {"held_out_share": 0.5},
+        {"held_out_share": 0.5, "validation_share_of_training": VALID_SHARE},
+        gains=rel.gains_points(target, scores),
         guard=guard,
     )
