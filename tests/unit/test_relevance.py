@@ -204,3 +204,40 @@ def test_a_missing_data_set_fails_with_the_setting_to_fix(tmp_path: Path) -> Non
 
     with pytest.raises(DataMissing, match="PERMIS_DATA_DIR"):
         dataset_path("bank-marketing", {"PERMIS_DATA_DIR": str(tmp_path)})
+
+
+# -- the message guard on a synthetic experiment -----------------------------------------------------
+
+
+def experiment(rows: int, lift: float, seed: int = 0) -> pl.DataFrame:
+    """A randomised e-mail test where each message works only on its own buyers (``lift``)."""
+    rng = np.random.default_rng(seed)
+    mens = rng.integers(0, 2, rows)
+    segment = rng.choice(["Mens E-Mail", "Womens E-Mail", "No E-Mail"], rows)
+    p = 0.1 + lift * ((segment == "Mens E-Mail") & (mens == 1))
+    p = p + lift * ((segment == "Womens E-Mail") & (mens == 0))
+    return pl.DataFrame(
+        {
+            "recency": rng.integers(1, 13, rows),
+            "history": rng.gamma(2, 100, rows).round(2),
+            "mens": mens,
+            "womens": 1 - mens,
+            "newbie": rng.integers(0, 2, rows),
+            "zip_code": rng.choice(["Urban", "Rural"], rows),
+            "channel": rng.choice(["Web", "Phone"], rows),
+            "segment": segment,
+            "visit": (rng.random(rows) < p).astype(np.int8),
+        }
+    )
+
+
+def test_the_message_guard_switches_when_it_pays_and_not_when_it_does_not() -> None:
+    from permis.services.relevance_uplift import evaluate_hillstrom
+
+    paying = evaluate_hillstrom(experiment(12_000, 0.2), seed=0).guard["message"]
+    assert paying["margin"] is not None  # a real per-person policy was chosen
+    assert 0.3 < paying["share_sent_each"]["Womens E-Mail"] < 0.7
+    assert paying["per_person_visit_rate"] > paying["best_single_visit_rate"] + 0.05
+    flat = evaluate_hillstrom(experiment(12_000, 0.0), seed=0).guard["message"]
+    assert flat["margin"] is None  # nothing to gain: the best single message for everyone
+    assert flat["per_person_visit_rate"] == flat["best_single_visit_rate"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
 MODEL_FORMAT = "permis-relevance-1"
 SMALL = 5_000
+THREADS = int(os.environ.get("PERMIS_MODEL_THREADS", "1"))
+"""OpenMP threads for larger fits (1 by default: on a shared machine spinning threads waste
+more than they bring; measured: the rolling protocol took 20 min with 2 threads under load)."""
 MAX_CATEGORIES = 250
 """Categories kept per column (the most frequent); rarer values count as missing."""
 
@@ -77,7 +81,7 @@ def threads(rows: int) -> Any:
     and on a loaded machine they made a 200-row fit take seconds."""
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=1 if rows < SMALL else None)
+    return threadpool_limits(limits=1 if rows < SMALL else THREADS)
 
 
 def learn_categories(table: pl.DataFrame, spec: FeatureSpec) -> dict[str, list[str]]:

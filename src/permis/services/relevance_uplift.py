@@ -34,6 +34,8 @@ INFINITY = float("inf")
 MARGINS = (0.0, 0.005, 0.01, 0.02, 0.04, INFINITY)
 """Predicted gains a switch from the best single message must exceed; chosen on validation."""
 VALID_SHARE = 0.3
+CONFIDENCE = 2.0
+"""Standard errors a validation gain must reach before the policy leaves the best single."""
 
 
 def _with_segment(table: pl.DataFrame, segment: str) -> pl.DataFrame:
@@ -84,11 +86,40 @@ def policy_value(table: pl.DataFrame, choice: np.ndarray) -> float:
     return value
 
 
+def switch_gain(table: pl.DataFrame, choice: np.ndarray, best_single: str) -> tuple[float, float]:
+    """The visit-rate gain of ``choice`` over the best single message, and its standard error:
+    only the switched customers differ, compared with those of them who got the best single."""
+    import numpy as np
+
+    visit = table["visit"].to_numpy().astype(np.float64)
+    got = table["segment"].to_numpy()
+    switched = choice != best_single
+    share = float(switched.mean())
+    if share == 0:
+        return 0.0, 0.0
+    gain, variance = 0.0, 0.0
+    for message in MESSAGES:
+        if message == best_single:
+            continue
+        here = choice == message
+        a, b = visit[here & (got == message)], visit[here & (got == best_single)]
+        if a.size < 2 or b.size < 2:
+            return 0.0, float("inf")
+        weight = float(here.mean())
+        gain += weight * (a.mean() - b.mean())
+        variance += weight**2 * (a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+    return gain, float(np.sqrt(variance))
+
+
 def pick_margin(valid: pl.DataFrame, predicted: dict[str, np.ndarray], best_single: str) -> float:
-    """The margin that did best on the validation part; infinity (no switch) wins ties."""
-    values = {m: policy_value(valid, choose(predicted, best_single, m)) for m in MARGINS}
-    best = max(values.values())
-    return max(m for m, v in values.items() if v >= best)
+    """The margin whose switches gained the most on the validation part, if that gain is at
+    least ``CONFIDENCE`` standard errors; otherwise infinity: the best single message for all."""
+    best, chosen = 0.0, INFINITY
+    for margin in MARGINS[:-1]:
+        gain, error = switch_gain(valid, choose(predicted, best_single, margin), best_single)
+        if gain > CONFIDENCE * error and gain > best:
+            best, chosen = gain, margin
+    return chosen
 
 
 def message_choice(
