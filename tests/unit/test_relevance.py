@@ -241,3 +241,10 @@ def test_the_message_guard_switches_when_it_pays_and_not_when_it_does_not() -> N
     flat = evaluate_hillstrom(experiment(12_000, 0.0), seed=0).guard["message"]
     assert flat["margin"] is None  # nothing to gain: the best single message for everyone
     assert flat["per_person_visit_rate"] == flat["best_single_visit_rate"]
+
+
+def test_a_feature_never_known_in_training_does_not_break_the_fit() -> None:
+    table = synthetic().with_columns(pl.lit(None, dtype=pl.Float64).alias("days_since"))
+    model = rel.fit(table, FeatureSpec(("x", "days_since"), ("kind",), "y"))
+    later = table.with_columns(pl.lit(3.0).alias("days_since"))
+    assert np.isfinite(model.predict(later)).all()

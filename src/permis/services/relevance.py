@@ -214,11 +214,25 @@ class Blend:
         self.linear = make_pipeline(columns, LogisticRegression(C=0.1, max_iter=2000))
 
     def fit(self, matrix: np.ndarray, target: np.ndarray) -> Blend:
+        import numpy as np
+
+        self.empty = np.isnan(matrix).all(axis=0)
+        matrix = self._filled(matrix)
         self.boosting.fit(matrix, target)
         self.linear.fit(matrix, target)
         return self
 
+    def _filled(self, matrix: np.ndarray) -> np.ndarray:
+        """A column never known in training (no history at all, say) is a constant 0: the
+        boosting's binning cannot take a column without one known value."""
+        if not self.empty.any():
+            return matrix
+        matrix = matrix.copy()
+        matrix[:, self.empty] = 0.0
+        return matrix
+
     def predict_proba(self, matrix: np.ndarray) -> np.ndarray:
+        matrix = self._filled(matrix)
         mean: np.ndarray = (
             self.boosting.predict_proba(matrix) + self.linear.predict_proba(matrix)
         ) / 2
