@@ -152,14 +152,14 @@ def test_model_report_draws_the_gains_curve(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    """On a 4,000-row sample of the bank file (the real path, in seconds)."""
+    """On a 2,000-row sample of the bank file (the real path, in seconds)."""
     from permis.services.relevance_data import data_dir
 
     source = data_dir() / "bank-marketing" / "bank-additional-full.csv"
     folder = tmp_path / "data" / "bank-marketing"
     folder.mkdir(parents=True)
     lines = source.read_text().splitlines()
-    (folder / "bank-additional-full.csv").write_text("\n".join([lines[0], *lines[1::10]]) + "\n")
+    (folder / "bank-additional-full.csv").write_text("\n".join([lines[0], *lines[1::20]]) + "\n")
     monkeypatch.setenv("PERMIS_DATA_DIR", str(tmp_path / "data"))
     code, _, err = cli("model", "report", "--protocol", "cv", "--out", str(tmp_path / "r.html"))
     assert code == 0, err
