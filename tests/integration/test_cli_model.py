@@ -78,6 +78,8 @@ def test_plan_writes_the_plan_the_summary_and_the_report(ready, tmp_path: Path) 
     ]
     page = (tmp_path / "r.html").read_text()
     assert "Campaign plan" in page and "<script" not in page
+    assert "time-ordered holdout" in page  # the register model judged on its latest attempts
+    assert page.count("<polyline") == 3
 
 
 def test_train_on_the_register_then_plan_with_that_model(ready, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

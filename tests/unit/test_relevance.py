@@ -248,3 +248,18 @@ def test_a_feature_never_known_in_training_does_not_break_the_fit() -> None:
     model = rel.fit(table, FeatureSpec(("x", "days_since"), ("kind",), "y"))
     later = table.with_columns(pl.lit(3.0).alias("days_since"))
     assert np.isfinite(model.predict(later)).all()
+
+
+def test_the_report_escapes_what_it_is_given() -> None:
+    from permis.entrypoints.report import render
+
+    keys = ("input_rows", "allowed_rows", "budget", "planned", "contacts_avoided")
+    plan = {k: "<script>x</script>" for k in keys} | {
+        "expected_successes_kept": 1.5,
+        "expected_successes_all": 2.5,
+        "calls_saved": 3,
+        "messages_saved": 4,
+    }
+    page = render(None, plan)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<svg" not in page  # no evaluation, no chart

@@ -250,8 +250,10 @@ def plan(
     data = {"plan": str(target), **summary.to_dict()}
     if report is not None:
         from permis.entrypoints.report import write_report
+        from permis.services.relevance_eval import evaluate_history
 
-        write_report(report, None, data)
+        judged = evaluate_history(training_table(history), seed) if model_file is None else None
+        write_report(report, judged, data)
     emit(data, as_json, _plan_text(data))
 
 

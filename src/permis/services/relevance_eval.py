@@ -140,6 +140,34 @@ def evaluate_cv(
     )
 
 
+def evaluate_history(table: pl.DataFrame, seed: int = 0) -> Evaluation | None:
+    """The register model judged on the last ``TEST_SHARE`` of the attempt history (time order),
+    fitted on what came before; None when either part lacks successes or failures."""
+    from permis.services.relevance_features import REGISTER_SPEC
+
+    started = time.perf_counter()
+    ordered = table.sort("at_us", maintain_order=True)
+    cut = int(ordered.height * (1 - TEST_SHARE))
+    train, test = ordered.slice(0, cut), ordered.slice(cut)
+    target = rel.target_of(test, REGISTER_SPEC)
+    known = rel.target_of(train, REGISTER_SPEC)
+    if min(target.size, known.size) == 0 or target.min() == target.max():
+        return None
+    if known.min() == known.max():
+        return None
+    scores = rel.fit(train, REGISTER_SPEC, seed, "register").predict(test)
+    return Evaluation(
+        "register",
+        "time-ordered holdout",
+        seed,
+        rel.metrics(target, scores),
+        1,
+        time.perf_counter() - started,
+        {"test_share": TEST_SHARE, "test_rows": int(target.size)},
+        gains=rel.gains_points(target, scores),
+    )
+
+
 def evaluate_dataset(dataset: str, protocol: str, seed: int = 0) -> Evaluation:
     if dataset == BANK:
         table = load_bank()

@@ -129,7 +129,8 @@ def training_table(attempts: Sequence[Attempt]) -> pl.DataFrame:
     ordered = [a for rows in history.values() for a in rows]
     table = feature_table(history, [Query(a.key, a.channel, a.at_us) for a in ordered])
     success = pl.Series(TARGET, [int(a.outcome == POSITIVE) for a in ordered], dtype=pl.Int8)
-    return table.with_columns(success)
+    at = pl.Series("at_us", [a.at_us for a in ordered], dtype=pl.Int64)  # not a feature
+    return table.with_columns(success, at)
 
 
 def register_attempts(db: Database, principal: str | None) -> list[Attempt]:
