@@ -19,6 +19,7 @@ from permis.entrypoints import (
     cli_api,
     cli_audit,
     cli_links,
+    cli_model,
     cli_pressure,
     cli_propagation,
     cli_rules,
@@ -284,6 +285,7 @@ cli_pressure.register(app)
 cli_rules.register(app)
 cli_propagation.register(app)
 cli_audit.register(app)
+cli_model.register(app)
 
 
 # -- the process entry point -----------------------------------------------------------------------

@@ -200,16 +200,34 @@ class Decider:
 # ---------------------------------------------------------------------------------------------
 
 
-def _decide_batch(
-    decider: Decider, state: RegisterState, table: pl.DataFrame, column: str
-) -> pl.DataFrame:
-    """The batch with ``permis_contact`` and ``permis_reasons`` ("" when allowed)."""
-    norm = normalise_contacts(table[column])
+def open_decider(
+    db: Database, rules: RulePack | Rulebook, request: ScrubRequest, policy: Policy | None
+) -> Decider:
+    """The register as of ``request.at``, read in bulk, ready to decide rows (the scrub, the
+    planner). ``policy`` None: the principal's policy in force, as the gate does."""
+    if policy is None:
+        policy = policy_in_force(db, request.principal)
+    state = load_state(db, request.principal, as_rulebook(rules).union(), request, policy)
+    sector = request.sector or Sector(state.principal.sector)
+    return Decider(state, rules, policy, request, sector)
+
+
+def decide_normalised(decider: Decider, norm: pl.DataFrame) -> pl.Series:
+    """Reason codes ("" when allowed) for normalised rows (``normalise_contacts``): the lists
+    holding each number, its facts' signature (erased contact points found by their keyed
+    hash), then ``decide`` once per distinct signature."""
+    state = decider.state
     norm = norm.with_columns(state.listed(norm["contact"]))
     joined = norm.join(state.signatures, on="contact", how="left", maintain_order="left")
     found = state.erased_signatures(joined["contact"], joined["fact_signature"])
     joined = joined.with_columns(found.fill_null(NO_FACTS).alias("fact_signature"))
-    reasons = decider.decide_frame(joined)
+    return decider.decide_frame(joined)
+
+
+def _decide_batch(decider: Decider, table: pl.DataFrame, column: str) -> pl.DataFrame:
+    """The batch with ``permis_contact`` and ``permis_reasons`` ("" when allowed)."""
+    norm = normalise_contacts(table[column])
+    reasons = decide_normalised(decider, norm)
     return table.with_columns(
         norm["contact"].alias("permis_contact"), reasons.alias("permis_reasons")
     )
@@ -291,11 +309,7 @@ def run_scrub(
     under those names unless the whole file went through."""
     started = time.perf_counter()
     info = files.sniff(path)
-    if policy is None:  # the principal's policy in force, as the gate does
-        policy = policy_in_force(db, request.principal)
-    state = load_state(db, request.principal, as_rulebook(rules).union(), request, policy)
-    sector = request.sector or Sector(state.principal.sector)
-    decider = Decider(state, rules, policy, request, sector)
+    decider = open_decider(db, rules, request, policy)
     summary = ScrubSummary(rules_version=rules.version(request.at))
     outputs = _Outputs(
         out or path.with_name(f"{path.stem}.allowed{path.suffix}"),
@@ -306,7 +320,7 @@ def run_scrub(
         for batch in files.read_batches(path, info):
             if not summary.column:
                 summary.column = files.guess_contact_column(batch.table, request.column)
-            decided = _decide_batch(decider, state, batch.table, summary.column)
+            decided = _decide_batch(decider, batch.table, summary.column)
             _account(summary, decided)
             outputs.write(decided, _broken_rows(summary, batch, decided.schema))
             if progress is not None:
