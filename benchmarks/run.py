@@ -149,13 +149,40 @@ def main() -> None:
             )
         except Exception as exc:  # a benchmark never hides a failure: it reports it
             rows.append(("PostgreSQL", f"failed: {type(exc).__name__}", ""))
-    write(rows, bulk_sections())
+    write(rows, [*bulk_sections(), *other_sections()])
+
+
+OTHER = ("http", "propagation", "pressure", "audit", "relevance")
+"""The other issues' benchmarks, each a module with ``section()`` (run alone: ``python -m
+benchmarks.<name>``). ``BENCH_ONLY=scrub,http`` runs a subset (``scrub`` is the bulk part)."""
+
+
+def wanted(name: str) -> bool:
+    only = os.environ.get("BENCH_ONLY")
+    return not only or name in only.split(",")
+
+
+def other_sections() -> list[str]:
+    import importlib
+
+    out = []
+    for name in OTHER:
+        if not wanted(name):
+            continue
+        module = importlib.import_module(f"benchmarks.{name}")
+        try:
+            out += [module.section(), ""]
+        except Exception as exc:  # a benchmark never hides a failure: it reports it
+            out += [f"## {name}", "", f"failed: {type(exc).__name__}: {exc}", ""]
+    return out
 
 
 def bulk_sections() -> list[str]:
     """Normalisation and the scrub at scale (``BENCH_SCALE`` < 1 shrinks every size)."""
     from benchmarks import normalise, scrub
 
+    if not wanted("scrub"):
+        return []
     scale = float(os.environ.get("BENCH_SCALE", "1"))
     norm = normalise.run()
     sizes = scrub.Sizes(

@@ -8,12 +8,13 @@ has no rule for them, each national pack adds its own.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from permis.domain.model import Channel, Reason
 from permis.domain.rules import checks
 from permis.domain.rules.base import CONSUMERS, LIVE_CALL, Params, Rule, RuleContext, RulePack
 from permis.domain.rules.common import COMMON_RULES
+from permis.domain.rules.fr import existing_customer
 
 EPRIVACY_DATE = date(2003, 10, 31)
 """Directive 2002/58/EC: transposition deadline (art. 17)."""
@@ -37,18 +38,8 @@ SIMILAR_PRODUCTS = frozenset({Channel.EMAIL, Channel.SMS, Channel.MESSAGING})
 """Art. 13(2): the existing-customer exception covers electronic mail (SMS included) only."""
 
 
-def _existing_customer(ctx: RuleContext) -> bool:
-    years = ctx.params.customer_exception_years
-    for contract in ctx.facts.contracts:
-        if contract.start > ctx.at:
-            continue
-        if contract.end is None or ctx.at < contract.end + timedelta(days=365 * years):
-            return True
-    return False
-
-
 def _electronic_opt_in(rule: Rule, ctx: RuleContext) -> Reason | None:
-    if ctx.request.channel in SIMILAR_PRODUCTS and _existing_customer(ctx):
+    if ctx.request.channel in SIMILAR_PRODUCTS and existing_customer(ctx):
         return None
     return checks.consent_check(f"{ctx.request.channel} marketing")(rule, ctx)
 

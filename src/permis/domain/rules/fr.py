@@ -201,7 +201,9 @@ def _max_age(params: Params) -> timedelta:
     return timedelta(days=params.consent_max_age_days)
 
 
-def _existing_customer(ctx: RuleContext) -> bool:
+def existing_customer(ctx: RuleContext) -> bool:
+    """A current contract, or one that ended less than ``customer_exception_years`` ago (the
+    existing-customer exception of L34-5; the EU packs share it)."""
     years = ctx.params.customer_exception_years
     for contract in ctx.facts.contracts:
         if contract.start > ctx.at:
@@ -212,7 +214,7 @@ def _existing_customer(ctx: RuleContext) -> bool:
 
 
 def _electronic_opt_in(rule: Rule, ctx: RuleContext) -> Reason | None:
-    if _existing_customer(ctx):
+    if existing_customer(ctx):
         return None
     return _consent(rule, ctx, None, f"{ctx.request.channel} prospecting")
 
