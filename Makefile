@@ -23,12 +23,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-# The whole suite on SQLite, then again on PostgreSQL when PERMIS_TEST_DATABASE_URL is set.
+# The whole suite on SQLite, then every test that touches a register (tests/integration and
+# tests/e2e; tests/unit never opens one) again on PostgreSQL when PERMIS_TEST_DATABASE_URL is set.
 test: lint
 	PERMIS_TEST_BACKEND=sqlite $(BIN)/pytest -q
 	@if [ -n "$$PERMIS_TEST_DATABASE_URL" ]; then \
-		echo "== the same suite on PostgreSQL"; \
-		PERMIS_TEST_BACKEND=postgresql $(BIN)/pytest -q; \
+		echo "== every register test again on PostgreSQL"; \
+		PERMIS_TEST_BACKEND=postgresql $(BIN)/pytest -q tests/integration tests/e2e; \
 	else \
 		echo "*** The PostgreSQL half did NOT run: set PERMIS_TEST_DATABASE_URL"; \
 		echo "*** (e.g. postgresql://postgres@127.0.0.1:5432/test) to run it."; \

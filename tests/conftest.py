@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -67,7 +68,7 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty register at the current schema, on the backend under test."""
     if BACKEND == "postgresql":
-        yield from _pg_schema()
+        yield from _pg_schema(request.getfixturevalue("_pg_template"))
         return
     template = request.getfixturevalue("_sqlite_template")
     path = tmp_path / "permis.db"
@@ -75,20 +76,56 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield f"sqlite:///{path}"
 
 
-def _pg_schema(migrate: bool = True) -> Iterator[str]:
+def _pg_url(schema: str) -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(scope="session")
+def _pg_template() -> Iterator[tuple[str, str]]:
+    """The current schema, migrated once by Alembic, as DDL (``pg_dump --schema-only``) with a
+    placeholder for the schema name, and its Alembic revision: each test replays it into a
+    schema of its own (about 30 ms instead of 400 ms of migrations)."""
     import psycopg
 
-    from permis.adapters.db.migrate import upgrade
+    from permis.adapters.db.migrate import head_revision, upgrade
+
+    schema = f"tmpl_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        upgrade(_pg_url(schema))
+        dump = subprocess.run(
+            ["pg_dump", "--schema-only", "--no-owner", "--no-privileges", "-n", schema, PG_URL],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    ddl = "\n".join(line for line in dump.splitlines() if not line.startswith("\\"))
+    revision = head_revision()
+    assert revision is not None
+    yield ddl.replace(schema, "{schema}"), revision
+
+
+def _pg_schema(template: tuple[str, str] | None) -> Iterator[str]:
+    """A fresh schema: the migrated template replayed (or empty when ``template`` is None)."""
+    import psycopg
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
-    if migrate:
-        upgrade(url)
+        if template is None:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        else:
+            ddl, revision = template
+            conn.execute(ddl.replace("{schema}", schema))
+            conn.execute(
+                f"INSERT INTO {schema}.alembic_version (version_num) VALUES ('{revision}')"
+            )
     try:
-        yield url
+        yield _pg_url(schema)
     finally:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
@@ -98,7 +135,7 @@ def _pg_schema(migrate: bool = True) -> Iterator[str]:
 def empty_database_url(tmp_path: Path) -> Iterator[str]:
     """A URL with no register at all (for init and error tests)."""
     if BACKEND == "postgresql":
-        yield from _pg_schema(migrate=False)
+        yield from _pg_schema(None)
         return
     yield f"sqlite:///{tmp_path / 'fresh.db'}"
 
