@@ -226,3 +226,19 @@ def test_the_published_key_before_any_receipt_and_for_unknown_principals(
     assert client.get(KEY).json() == key
     unknown = client.get(KEY, params={"principal": "nobody"})
     assert unknown.status_code == 404 and set(unknown.json()) == {"error"}
+
+
+def test_a_secret_that_does_not_open_the_key_is_no_error_page(app: App, client: TestClient) -> None:
+    given = consent(app)
+    url = page_url(app)
+    assert client.get(f"{url}/receipts/{given}").status_code == 200  # the key exists now
+    app.settings = Settings(
+        database_url=app.settings.database_url, public_url=BASE, receipt_secret="another"
+    )
+    page = client.get(f"{url}?receipt={given}")
+    assert page.status_code == 200 and 'id="jws"' not in page.text
+    answer = client.post(url, data=form("object", "sms"), follow_redirects=True)
+    assert answer.status_code == 200 and "Votre choix est enregistré" in answer.text
+    assert app.register.history("acme", NORMAL)[-1].type == "ObjectionRecorded"
+    download = client.get(f"{url}/receipts/{given}")
+    assert download.status_code == 404 and "ne sont pas disponibles" in download.text

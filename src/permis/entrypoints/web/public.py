@@ -22,7 +22,7 @@ from permis.adapters.inbound import LinkPurpose, LinkStatus, twilio_signature_ok
 from permis.domain.contact import mask
 from permis.domain.model import ALL, Channel, Period
 from permis.entrypoints.web.pages import SECURITY_HEADERS, intake_of, page_version, render
-from permis.errors import InvalidSignature, NotFound, UsageError
+from permis.errors import ConfigError, InvalidSignature, NotFound, UsageError
 from permis.services.intake import ONE_CLICK, Intake, OpenedLink, PreferenceChange
 from permis.services.receipts import Receipt, contact_receipt, contact_receipts, public_key
 
@@ -127,7 +127,8 @@ KEY_PATH = "/.well-known/permis-receipts.jwk"
 
 def _receipt(service: Intake, link: OpenedLink, event_id: str | None) -> Receipt | None:
     """The signed receipt of ``event_id`` if it is one of the link's contact point's events and
-    receipts are configured; None otherwise (the page then shows no receipt)."""
+    receipts are configured; None otherwise. :class:`ConfigError` when the secret does not open
+    the principal's key."""
     assert link.claim is not None
     settings = service.settings
     if not settings.receipt_secret or event_id is None or not EVENT_ID.fullmatch(event_id):
@@ -143,6 +144,15 @@ def _receipt(service: Intake, link: OpenedLink, event_id: str | None) -> Receipt
             settings.public_url,
         )
     except NotFound:
+        return None
+
+
+def _shown_receipt(service: Intake, link: OpenedLink, event_id: str | None) -> Receipt | None:
+    """The receipt the page shows after a change: never an error page (the change is recorded
+    whatever happens to its receipt)."""
+    try:
+        return _receipt(service, link, event_id)
+    except ConfigError:
         return None
 
 
@@ -167,7 +177,7 @@ def _preferences(
         all_channels=[c.value for c in Channel],
         receipts_available=available,
         receipts=receipts if available else [],
-        receipt=_receipt(service, link, shown),
+        receipt=_shown_receipt(service, link, shown),
         key_url=f"{KEY_PATH}?principal={quote(link.principal or '', safe='')}",
         **extra,
     )
@@ -256,7 +266,10 @@ async def receipt_download(token: str, event_id: str, service: IntakeDep) -> Res
     if not service.settings.receipt_secret:
         return render("receipt_missing", 404, token=token, unavailable=True)
     number = event_id.removesuffix(".jws")
-    receipt = await run_in_threadpool(_receipt, service, link, number)
+    try:
+        receipt = await run_in_threadpool(_receipt, service, link, number)
+    except ConfigError:  # the secret does not open the principal's key: not available
+        return render("receipt_missing", 404, token=token, unavailable=True)
     if receipt is None:
         return render("receipt_missing", 404, token=token, unavailable=False)
     disposition = f'attachment; filename="receipt-{number}.jws"'
