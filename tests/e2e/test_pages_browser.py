@@ -54,7 +54,9 @@ def server(app: App) -> Iterator[str]:
     """The whole app served by uvicorn in a thread; its base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    app.settings = Settings(database_url=app.settings.database_url, public_url=base)
+    app.settings = Settings(
+        database_url=app.settings.database_url, public_url=base, receipt_secret="e2e receipts"
+    )
     config = uvicorn.Config(
         create_app(app), host="127.0.0.1", port=port, log_level="warning", access_log=False
     )
@@ -118,6 +120,7 @@ def test_the_preference_page_in_chromium(app: App, server: str, browser: Browser
     assert "done=budget" in page.url
     assert page.get_by_role("status").inner_text().startswith("Votre choix est enregistré")
     assert "4 par an" in page.locator("section[aria-labelledby=h-sms]").inner_text()
+    assert page.get_by_label("Le reçu, signé").input_value().startswith("eyJ")  # its receipt
 
     page.locator("section[aria-labelledby=h-email]").get_by_role(
         "button", name="Retirer mon accord"
@@ -144,7 +147,7 @@ def test_every_field_has_a_label(app: App, server: str, browser: Browser) -> Non
     page.goto(url)
     assert page.evaluate(LABELLED) == []
     assert page.locator("fieldset legend").count() == len(Channel)
-    assert page.locator("h1").count() == 1 and page.locator("h2").count() == len(Channel) + 1
+    assert page.locator("h1").count() == 1 and page.locator("h2").count() == len(Channel) + 2
     page.goto(f"{server}/agent")
     assert page.evaluate(LABELLED) == []
     page.get_by_label("Clé d'accès").fill(app.keys.create(Role.AGENT).key)

@@ -51,7 +51,7 @@ def _spec() -> dict[str, Any]:
 schema = schemathesis.openapi.from_dict(_spec())
 
 
-HTML_PAGES = {"/u/{token}", "/p/{token}"}
+HTML_PAGES = {"/u/{token}", "/p/{token}", "/p/{token}/receipts/{event_id}"}
 """Pages for the people contacted: their errors are pages (an expired link says so), declared
 ``text/html`` in the OpenAPI; every other route answers JSON."""
 

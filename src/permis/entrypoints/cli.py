@@ -93,6 +93,9 @@ def check(
     sector: Annotated[
         str | None, typer.Option("--sector", help="Override the principal's sector.")
     ] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", help="The campaign (for per-campaign caps).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """One decision. Exit 0 allowed, 1 refused, 2 a malformed command."""
@@ -108,6 +111,7 @@ def check(
         purpose=purpose,
         audience=parse_enum(Audience, audience, "--audience"),
         sector=parse_enum(Sector, sector, "--sector") if sector else None,
+        campaign=campaign,
     )
     application = build_app()
     decision = application.gate.check(query)
@@ -250,6 +254,9 @@ def scrub(
     purpose: Annotated[str, typer.Option("--purpose")] = "prospecting",
     audience: Annotated[str, typer.Option("--audience")] = "consumer",
     sector: Annotated[str | None, typer.Option("--sector")] = None,
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", help="The campaign (for per-campaign caps).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a whole campaign file with the same rules as `permis check`."""
@@ -266,6 +273,7 @@ def scrub(
         audience=parse_enum(Audience, audience, "--audience"),
         sector=parse_enum(Sector, sector, "--sector") if sector else None,
         column=column,
+        campaign=campaign,
     )
     application = build_app()
     with progress_bar(f"scrubbing {file.name}") as advance:

@@ -242,6 +242,67 @@ def kantara_payload(
 
 
 # ---------------------------------------------------------------------------------------------
+# one contact point's receipts (the preference page)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptEntry:
+    """An event of one contact point a receipt can be issued for."""
+
+    event_id: int
+    action: str
+    channel: str
+    occurred_at: datetime
+    details: dict[str, Any]
+
+
+def contact_receipts(db: Database, principal: str | None, contact_hash: str) -> list[ReceiptEntry]:
+    """The contact point's consents given and withdrawn, objections and budgets, newest first
+    (events whose personal data was erased give no receipt and are left out)."""
+    with db.transaction() as cur:
+        owner = repo.find_principal(cur, principal)
+        events = repo.contact_events(cur, owner.id, contact_hash)
+    return [
+        ReceiptEntry(
+            e.id,
+            RECEIPT_EVENTS[e.type],
+            str(e.data.get("channel", "all")),
+            repo.from_us(e.occurred_at),
+            e.data,
+        )
+        for e in reversed(events)
+        if e.type in RECEIPT_EVENTS and e.personal and "contact" in e.personal
+    ]
+
+
+def contact_receipt(
+    db: Database,
+    principal: str | None,
+    contact_hash: str,
+    event_id: int,
+    secret: str,
+    now: datetime,
+    public_url: str,
+) -> Receipt:
+    """The receipt of ``event_id`` only if that event is about the contact point of
+    ``contact_hash`` (a preference link never opens another person's receipt): NotFound
+    otherwise, whatever the reason, so the answer tells nothing about other people."""
+    with db.transaction() as cur:
+        owner = repo.find_principal(cur, principal)
+        event = store.event_by_id(cur, owner.id, event_id)
+    if (
+        event is None
+        or event.contact_hash != contact_hash
+        or event.type not in RECEIPT_EVENTS
+        or not event.personal
+        or "contact" not in event.personal
+    ):
+        raise NotFound("no such receipt for this contact point")
+    return issue_receipt(db, owner.name, event_id, secret, now, public_url)
+
+
+# ---------------------------------------------------------------------------------------------
 # verify (needs no database)
 # ---------------------------------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ _QUERIES = {
     "objections": "channel, purpose, at, source",
     "refusals": "at, processor",
     "contracts": "start_at, end_at",
-    "attempts": "channel, at, processor, outcome",
+    "attempts": "channel, at, processor, outcome, campaign",
     "budgets": "channel, max_count, period, set_at",
 }
 
@@ -80,7 +80,7 @@ def _fact(table: str, r: Any) -> Any:
     if table == "contracts":
         return ContractFact(from_us(r[0]), opt_dt(r[1]))
     if table == "attempts":
-        return AttemptFact(from_us(r[1]), r[0], r[2], r[3])
+        return AttemptFact(from_us(r[1]), r[0], r[2], r[3], r[4])
     return BudgetFact(r[0], int(r[1]), Period(r[2]), from_us(r[3]))
 
 

@@ -44,6 +44,9 @@ class DecisionRequest(BaseModel):
     purpose: str = Field(DEFAULT_PURPOSE, max_length=200)
     audience: Audience = Audience.CONSUMER
     sector: Sector | None = None
+    campaign: str | None = Field(
+        None, max_length=200, description="The campaign, for the policy's per-campaign caps"
+    )
 
 
 class BatchRequest(BaseModel):
@@ -89,6 +92,7 @@ def _query(info: KeyInfo, asked: DecisionRequest) -> CheckQuery:
         purpose=asked.purpose,
         audience=asked.audience,
         sector=asked.sector,
+        campaign=asked.campaign,
     )
 
 

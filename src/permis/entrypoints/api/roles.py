@@ -55,6 +55,8 @@ ROUTE_ROLES: dict[str, frozenset[Role]] = {
     "POST /u/{token}": PUBLIC,
     "GET /p/{token}": PUBLIC,
     "POST /p/{token}": PUBLIC,
+    "GET /p/{token}/receipts/{event_id}": PUBLIC,  # the same link; that contact's events only
+    "GET /.well-known/permis-receipts.jwk": PUBLIC,  # a public key, published
     "GET /agent": PUBLIC,  # an agent key, entered once, kept in a sealed session cookie
     "POST /agent": PUBLIC,
     "POST /agent/login": PUBLIC,

@@ -95,6 +95,9 @@ def create_scrub(
     audience: Annotated[Audience, Form()] = Audience.CONSUMER,
     sector: Annotated[Sector | None, Form()] = None,
     column: Annotated[str | None, Form(max_length=200, description="The contact column")] = None,
+    campaign: Annotated[
+        str | None, Form(max_length=200, description="The campaign, for per-campaign caps")
+    ] = None,
 ) -> dict[str, Any]:
     request = ScrubRequest(
         channel=channel,
@@ -105,6 +108,7 @@ def create_scrub(
         audience=audience,
         sector=sector,
         column=column,
+        campaign=campaign,
     )
     job = jobs.create(file.file, suffix_of(file.filename), request, _owner(info))
     return public(job)

@@ -7,8 +7,11 @@ POSTs, and each ends in one :class:`permis.services.register.Register` verb.
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,9 +21,10 @@ from starlette.datastructures import FormData
 from permis.adapters.inbound import LinkPurpose, LinkStatus, twilio_signature_ok
 from permis.domain.contact import mask
 from permis.domain.model import ALL, Channel, Period
-from permis.entrypoints.web.pages import intake_of, page_version, render
-from permis.errors import InvalidSignature, UsageError
+from permis.entrypoints.web.pages import SECURITY_HEADERS, intake_of, page_version, render
+from permis.errors import ConfigError, InvalidSignature, NotFound, UsageError
 from permis.services.intake import ONE_CLICK, Intake, OpenedLink, PreferenceChange
+from permis.services.receipts import Receipt, contact_receipt, contact_receipts, public_key
 
 router = APIRouter(tags=["intake"])
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -117,10 +121,52 @@ async def one_click(token: str, request: Request, service: IntakeDep) -> HTMLRes
     return render("unsubscribed", channel=link.channel().value)
 
 
+EVENT_ID = re.compile(r"[0-9]{1,18}")
+KEY_PATH = "/.well-known/permis-receipts.jwk"
+
+
+def _receipt(service: Intake, link: OpenedLink, event_id: str | None) -> Receipt | None:
+    """The signed receipt of ``event_id`` if it is one of the link's contact point's events and
+    receipts are configured; None otherwise. :class:`ConfigError` when the secret does not open
+    the principal's key."""
+    assert link.claim is not None
+    settings = service.settings
+    if not settings.receipt_secret or event_id is None or not EVENT_ID.fullmatch(event_id):
+        return None
+    try:
+        return contact_receipt(
+            service.db,
+            link.principal,
+            link.claim.contact_hash,
+            int(event_id),
+            settings.receipt_secret,
+            service.clock(),
+            settings.public_url,
+        )
+    except NotFound:
+        return None
+
+
+def _shown_receipt(service: Intake, link: OpenedLink, event_id: str | None) -> Receipt | None:
+    """The receipt the page shows after a change: never an error page (the change is recorded
+    whatever happens to its receipt)."""
+    try:
+        return _receipt(service, link, event_id)
+    except ConfigError:
+        return None
+
+
 def _preferences(
-    service: Intake, link: OpenedLink, token: str, status: int = 200, **extra: object
+    service: Intake,
+    link: OpenedLink,
+    token: str,
+    status: int = 200,
+    shown: str | None = None,
+    **extra: object,
 ) -> HTMLResponse:
     assert link.claim is not None
+    available = bool(service.settings.receipt_secret)
+    receipts = contact_receipts(service.db, link.principal, link.claim.contact_hash)
     return render(
         "preferences",
         status,
@@ -129,6 +175,10 @@ def _preferences(
         token=token,
         form_id=secrets.token_urlsafe(16),
         all_channels=[c.value for c in Channel],
+        receipts_available=available,
+        receipts=receipts if available else [],
+        receipt=_shown_receipt(service, link, shown),
+        key_url=f"{KEY_PATH}?principal={quote(link.principal or '', safe='')}",
         **extra,
     )
 
@@ -138,12 +188,13 @@ async def preference_page(
     token: str,
     service: IntakeDep,
     done: Annotated[str | None, Query(max_length=20)] = None,
+    receipt: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
     link = await run_in_threadpool(service.open, token, LinkPurpose.PREFERENCES)
     if not link.valid:
         return _invalid(link)
     return await run_in_threadpool(
-        _preferences, service, link, token, done=done if done in DONE else None
+        _preferences, service, link, token, shown=receipt, done=done if done in DONE else None
     )
 
 
@@ -184,5 +235,68 @@ async def preference_change(token: str, request: Request, service: IntakeDep) ->
         return await run_in_threadpool(
             _preferences, service, link, token, 422, problem=problem.message
         )
-    await run_in_threadpool(service.change_preference, link, change)
-    return RedirectResponse(f"/p/{token}?done={change.action}", status_code=303)
+    recorded = await run_in_threadpool(service.change_preference, link, change)
+    shown = f"receipt={recorded.event.id}&" if service.settings.receipt_secret else ""
+    return RedirectResponse(f"/p/{token}?{shown}done={change.action}", status_code=303)
+
+
+RECEIPT_PAGES: dict[int | str, dict[str, Any]] = {
+    **PAGES,
+    200: {
+        "content": {"application/jose": {}},
+        "description": "The signed receipt: a compact JWS (Ed25519), as a .jws download",
+    },
+    404: {
+        "content": {"text/html": {}},
+        "description": "A page: no such receipt for this link, or receipts are not available",
+    },
+}
+
+
+@router.get(
+    "/p/{token}/receipts/{event_id}",
+    response_class=Response,
+    summary="Download the signed receipt of one of the link's contact point's events",
+    responses=RECEIPT_PAGES,
+)
+async def receipt_download(token: str, event_id: str, service: IntakeDep) -> Response:
+    link = await run_in_threadpool(service.open, token, LinkPurpose.PREFERENCES)
+    if not link.valid:
+        return _invalid(link)
+    if not service.settings.receipt_secret:
+        return render("receipt_missing", 404, token=token, unavailable=True)
+    number = event_id.removesuffix(".jws")
+    try:
+        receipt = await run_in_threadpool(_receipt, service, link, number)
+    except ConfigError:  # the secret does not open the principal's key: not available
+        return render("receipt_missing", 404, token=token, unavailable=True)
+    if receipt is None:
+        return render("receipt_missing", 404, token=token, unavailable=False)
+    disposition = f'attachment; filename="receipt-{number}.jws"'
+    return Response(
+        receipt.token + "\n",
+        media_type="application/jose",
+        headers={**SECURITY_HEADERS, "Content-Disposition": disposition},
+    )
+
+
+@router.get(
+    KEY_PATH,
+    response_class=Response,
+    summary="The principal's public key (JWK) that verifies its signed receipts",
+    responses={
+        200: {"content": {"application/jwk+json": {}}, "description": "An Ed25519 public JWK"},
+        404: {"description": "No receipt was issued yet, or no such principal"},
+    },
+)
+async def receipts_public_key(
+    service: IntakeDep, principal: Annotated[str | None, Query(max_length=200)] = None
+) -> Response:
+    if principal is not None and "\x00" in principal:
+        raise NotFound("no such principal")
+    jwk = await run_in_threadpool(public_key, service.db, principal, "", service.clock(), False)
+    return Response(
+        json.dumps(jwk, sort_keys=True),
+        media_type="application/jwk+json",
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
