@@ -85,6 +85,9 @@ class Settings:
     SQLite register, or in the working directory."""
     scrub_max_bytes: int = 2 * 1024**3
     """Largest file accepted by ``POST /v1/scrubs`` (0: no limit)."""
+    relevance_report_path: str = ""
+    """The page ``permis model report --out FILE`` wrote, shown at ``/backoffice/relevance``
+    (empty: that page says how to produce it)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

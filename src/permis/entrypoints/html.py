@@ -35,8 +35,8 @@ def evidence_html(pack: dict[str, Any]) -> str:
     return render("evidence.html.j2", pack=pack)
 
 
-def report_html(figures: Any, generated_at: str) -> str:
-    """The compliance report: each table of ``figures`` with its chart."""
+def report_charts(tables: dict[str, Any]) -> dict[str, Any]:
+    """The SVG chart of each charted table (the report and the back office share them)."""
     from markupsafe import Markup
 
     from permis.entrypoints.charts import bar_chart
@@ -48,14 +48,19 @@ def report_html(figures: Any, generated_at: str) -> str:
         ("contact_pressure", 1, "#2f5d8a"),
         ("consents_expiring", 1, "#8a6d2f"),
     ):
-        table = figures.tables[key]
+        table = tables[key]
         labels = [str(r[0]) for r in table.rows]
         svg = bar_chart(labels, [float(r[column]) for r in table.rows], key, colour)
         charts[key] = Markup(svg)  # noqa: S704 - built from escaped parts in charts.py
+    return charts
+
+
+def report_html(figures: Any, generated_at: str) -> str:
+    """The compliance report: each table of ``figures`` with its chart."""
     return render(
         "report.html.j2",
         figures=figures,
         tables=figures.tables,
-        charts=charts,
+        charts=report_charts(figures.tables),
         generated_at=generated_at,
     )

@@ -16,7 +16,7 @@ from permis import __version__
 from permis.bootstrap import App
 from permis.entrypoints.api import decisions, errors, propagation, records, scrubs
 from permis.entrypoints.api.auth import Guard
-from permis.entrypoints.web import agent, public
+from permis.entrypoints.web import agent, backoffice, public
 
 
 def create_app(application: App, *, dispatch: bool = False) -> FastAPI:
@@ -52,6 +52,7 @@ def create_app(application: App, *, dispatch: bool = False) -> FastAPI:
     api.include_router(records.router)
     api.include_router(public.router)
     api.include_router(agent.router)
+    api.include_router(backoffice.router)
     api.include_router(propagation.router)
     api.include_router(scrubs.router)
     api.state.scrub_jobs = scrubs.scrub_jobs(application)

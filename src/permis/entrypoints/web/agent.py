@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
@@ -19,18 +18,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from permis.adapters.inbound import open_session, seal_session
 from permis.domain.contact import parse_contact
 from permis.domain.model import ALL, Channel, Source
-from permis.entrypoints.api.auth import Guard, caller, permis_app
 from permis.entrypoints.web.pages import intake_of, render
+from permis.entrypoints.web.session import authenticate, end_session, signed_in, start_session
 from permis.errors import Forbidden, InvalidContact, PermisError
 from permis.services.intake import Intake
 from permis.services.keys import KeyInfo, Role
 
 router = APIRouter(tags=["agent"], include_in_schema=False)
 COOKIE = "permis_agent"
-SESSION_SECONDS = 8 * 3600
 ACTIONS = frozenset({"objection", "refusal"})
 ALLOWED = frozenset({Role.AGENT, Role.ADMIN})
 
@@ -42,32 +39,12 @@ class Agent:
     """The form token when signed in by cookie (None with a Bearer header: no ambient cookie)."""
 
 
-def _csrf(key: bytes, cookie: str) -> str:
-    return hmac.new(key, b"csrf:" + cookie.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def _authenticate(request: Request, key: str) -> KeyInfo:
-    guard: Guard = request.app.state.guard
-    info = guard.authenticate(permis_app(request), key)
-    guard.spend(info.key_id)
-    return info
-
-
 def _agent(request: Request, service: Intake) -> Agent | None:
     """The signed-in agent, None when nobody is; :class:`PermisError` for a wrong key or role."""
-    if request.headers.get("authorization"):
-        info = caller(request)
-        csrf = None
-    else:
-        cookie = request.cookies.get(COOKIE)
-        if not cookie:
-            return None
-        session = service.session_key()
-        key = open_session(session, cookie, int(time.time()))
-        if key is None:
-            return None
-        info = _authenticate(request, key)
-        csrf = _csrf(session, cookie)
+    found = signed_in(request, service, COOKIE)
+    if found is None:
+        return None
+    info, csrf = found
     if info.role not in ALLOWED:
         raise Forbidden("this key is not an agent key")
     return Agent(info, csrf)
@@ -110,29 +87,21 @@ async def agent_login(request: Request) -> Response:
     form = await request.form()
     key = str(form.get("key") or "").strip()
     try:
-        info = await run_in_threadpool(_authenticate, request, key)
+        info = await run_in_threadpool(authenticate, request, key)
     except PermisError as refused:
         return _refused(refused)
     if info.role not in ALLOWED:
         return render("agent_login", 403, problem="role")
     session = await run_in_threadpool(service.session_key)
     response = RedirectResponse("/agent", status_code=303)
-    response.set_cookie(
-        COOKIE,
-        seal_session(session, key, int(time.time()) + SESSION_SECONDS),
-        max_age=SESSION_SECONDS,
-        path="/agent",
-        httponly=True,
-        samesite="strict",
-        secure=service.settings.public_url.startswith("https://"),
-    )
+    start_session(response, service, COOKIE, "/agent", key, session)
     return response
 
 
 @router.post("/agent/logout")
 async def agent_logout() -> Response:
     response = RedirectResponse("/agent", status_code=303)
-    response.delete_cookie(COOKIE, path="/agent", httponly=True, samesite="strict")
+    end_session(response, COOKIE, "/agent")
     return response
 
 
