@@ -190,7 +190,7 @@ def bulk_sections() -> list[str]:
         list_size=int(12_000_000 * scale),
         facts=int(1_000_000 * scale),
         attempts=int(int(os.environ.get("BENCH_ATTEMPTS", "50000000")) * scale),
-        sample=int(1_000_000 * scale),
+        sample=int(int(os.environ.get("BENCH_LOOP_SAMPLE", "1000000")) * scale),
     )
     bulk = scrub.run(sizes, scrub.WORK)
     summary = bulk["summary"]
