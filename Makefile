@@ -23,14 +23,23 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-# The whole suite on SQLite, then every test that touches a register (tests/integration and
-# tests/e2e; tests/unit never opens one) again on PostgreSQL when PERMIS_TEST_DATABASE_URL is set.
+# The whole suite on SQLite and, at the same time (two cores; the halves share nothing: SQLite
+# files and PostgreSQL schemas of their own, unique NATS subjects, free ports), every test that
+# touches a register (tests/integration, tests/e2e; tests/unit never opens one) on PostgreSQL
+# when PERMIS_TEST_DATABASE_URL is set. Either half failing fails the target.
 test: lint
-	PERMIS_TEST_BACKEND=sqlite $(BIN)/pytest -q
 	@if [ -n "$$PERMIS_TEST_DATABASE_URL" ]; then \
-		echo "== every register test again on PostgreSQL"; \
-		PERMIS_TEST_BACKEND=postgresql $(BIN)/pytest -q tests/integration tests/e2e; \
+		log=$$(mktemp); \
+		echo "== the whole suite on SQLite; the register tests on PostgreSQL beside it"; \
+		PERMIS_TEST_BACKEND=postgresql $(BIN)/pytest -q --durations=10 tests/integration tests/e2e \
+			> $$log 2>&1 & pg=$$!; \
+		PERMIS_TEST_BACKEND=sqlite $(BIN)/pytest -q --durations=10; sqlite=$$?; \
+		wait $$pg; postgresql=$$?; \
+		echo "== the register tests on PostgreSQL"; cat $$log; rm -f $$log; \
+		echo "== SQLite exit $$sqlite, PostgreSQL exit $$postgresql"; \
+		[ $$sqlite -eq 0 ] && [ $$postgresql -eq 0 ]; \
 	else \
+		PERMIS_TEST_BACKEND=sqlite $(BIN)/pytest -q; \
 		echo "*** The PostgreSQL half did NOT run: set PERMIS_TEST_DATABASE_URL"; \
 		echo "*** (e.g. postgresql://postgres@127.0.0.1:5432/test) to run it."; \
 	fi
