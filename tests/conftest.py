@@ -77,8 +77,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def _pg_url(schema: str) -> str:
+    """The schema's URL. Commits do not wait for the WAL flush (``synchronous_commit=off``):
+    the tests write thousands of events one transaction each; a killed Permis process (the crash
+    test) loses nothing either way, only a crash of PostgreSQL itself could."""
     sep = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+    options = f"-csearch_path={schema} -csynchronous_commit=off"
+    return f"{PG_URL}{sep}options={quote(options)}"
 
 
 @pytest.fixture(scope="session")
