@@ -37,6 +37,7 @@ Design choices:
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import json
 import os
@@ -499,7 +500,7 @@ def _claim(path: Path) -> tuple[Path, int]:
             raise UsageError(f"cannot write {path}: {error.strerror or 'error'}") from None
 
 
-class Writer:
+class Writer(abc.ABC):
     """Writes batches under a temporary name next to ``path``; :meth:`close` renames the file
     over ``path``, :meth:`abort` deletes it. Use as a context manager, or call one of the two."""
 
@@ -553,13 +554,14 @@ class Writer:
         else:
             self.abort()
 
+    @abc.abstractmethod
     def _write(self, frame: pl.DataFrame) -> None:
-        raise NotImplementedError
+        """Write one batch in the format of the subclass."""
 
-    def _finish(self) -> None:
+    def _finish(self) -> None:  # noqa: B027 - a hook: nothing buffered by default
         """Write what is still buffered (the handle is closed by :meth:`close`)."""
 
-    def _release(self) -> None:
+    def _release(self) -> None:  # noqa: B027 - a hook: nothing buffered by default
         """Drop what is buffered (on :meth:`abort`)."""
 
     def _empty(self) -> pl.DataFrame:
