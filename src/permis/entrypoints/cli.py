@@ -305,7 +305,7 @@ def _only(name: str) -> typer.Typer:
     Typer builds every command's options before running one: with fifty commands that is about
     90 ms of a ``permis check`` process. The command runs the same; ``permis --help`` and an
     unknown name still see the whole app."""
-    commands = [c for c in app.registered_commands if (c.name or "") == name]
+    commands = [c for c in app.registered_commands if _command_name(c) == name]
     groups = [g for g in app.registered_groups if g.name == name]
     if not commands and not groups:
         return app
@@ -319,6 +319,14 @@ def _only(name: str) -> typer.Typer:
     only.registered_commands = commands
     only.registered_groups = groups
     return only
+
+
+def _command_name(info: typer.models.CommandInfo) -> str:
+    """The name Typer gives a command: its own, or its function's with ``-`` for ``_``."""
+    if info.name:
+        return info.name
+    function = info.callback
+    return getattr(function, "__name__", "").lower().replace("_", "-")
 
 
 def _root() -> None:
