@@ -298,5 +298,8 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path, capsys: pytest.CaptureFi
         "5 rows: 1 allowed, 3 refused, 1 invalid",
         "rejected line 2 (Martin): OBJECTION|LEGAL_CAP",
         "hash chain intact",
+        "objection delivered 4 time(s): abidjan, lille, marketing, tunis",
+        "abidjan  2026-11-24T13:10 UTC: AGAINST THE RULES (OBJECTION,LEGAL_CAP), replayed",
+        "violations: 1",
     ):
         assert expected in out, expected

@@ -3,8 +3,8 @@
 Brand *Choucroute* prospects through its marketing department and three call centres (Lille,
 Tunis, Abidjan). A consumer, called by several of them, objects to customer service; from then on
 every one of them is refused. Along the way: calling hours with ``next_allowed_at``, the legal cap
-over all call centres, an overseas number, a personal budget, a campaign file scrubbed in bulk
-and the audit chain.
+over all call centres, an overseas number, a personal budget, a campaign file scrubbed in bulk,
+the audit chain and the person's evidence pack.
 """
 
 from __future__ import annotations
@@ -103,6 +103,41 @@ def _scrub(app: App, echo: Echo) -> None:
     for nom, line, reasons in rejects.select("nom", "permis_line", "permis_reasons").iter_rows():
         echo(f"  rejected line {line} ({nom}): {reasons}")
     echo(f"allowed rows in {folder / 'campagne.allowed.csv'}, the others in campagne.rejects.csv")
+
+
+def _evidence(app: App, clock: _Clock, echo: Echo) -> None:
+    """Mme Martin's evidence pack, as ``permis audit export`` writes it (JSON and HTML here;
+    the PDF needs Chromium, which a fresh machine may lack)."""
+    from permis.entrypoints.cli_common import write_json
+    from permis.entrypoints.html import evidence_html
+    from permis.services.evidence import evidence_pack
+
+    _title(echo, "13. The evidence pack for Mme Martin, for the regulator")
+    pack = evidence_pack(app.db, app.gate.rules, principal=None, contact=MARTIN, now=clock.now)
+    folder = Path(tempfile.mkdtemp(prefix="permis-demo-evidence-"))
+    write_json(folder / "evidence.json", pack)
+    (folder / "evidence.html").write_text(evidence_html(pack), encoding="utf-8")
+    for consent in pack["consents"]:
+        proof = consent["proof"] or {}
+        echo(
+            f"consent to {consent['channel']} given {consent['given_at'][:10]}"
+            f" by {consent['source']}, proof {proof.get('version')}"
+            f" sha256 {str(proof.get('sha256'))[:12]}…,"
+            f" receipt {consent['receipt']['version']} (ISO 27560 / Kantara)"
+        )
+    echo(f"{len(pack['events'])} events, {len(pack['objections'])} objection(s)")
+    delivered = [d for d in pack["propagation"]["deliveries"] if d["delivered_at"]]
+    echo(
+        f"objection delivered {len(delivered)} time(s): "
+        + ", ".join(sorted(d["processor"] for d in delivered))
+    )
+    for decision in pack["decisions"]:
+        verdict = "allowed" if decision["allowed"] else "AGAINST THE RULES"
+        codes = ",".join(r["code"] for r in decision["reasons"]) or "-"
+        attempt = decision["attempt"]
+        echo(f"{attempt['processor']:<8} {attempt['at'][:16]} UTC: {verdict} ({codes}), replayed")
+    echo(f"violations: {len(pack['propagation']['violations'])}")
+    echo(f"written to {folder}/evidence.json and evidence.html (permis audit export adds the PDF)")
 
 
 def _story(app: App, clock: _Clock, echo: Echo) -> None:
@@ -238,3 +273,5 @@ def _story(app: App, clock: _Clock, echo: Echo) -> None:
     for report in verify(app.db):
         state = "intact" if report.ok else f"BROKEN at event {report.broken_event_id}"
         echo(f"principal {report.principal_id}: {report.events} events, hash chain {state}")
+
+    _evidence(app, clock, echo)
