@@ -177,3 +177,35 @@ def test_cli_contacts_export_and_erase(cli) -> None:  # type: ignore[no-untyped-
     code, _, err = cli("contacts", "export", "0698765432")
     assert code == 2 and "UNKNOWN_CONTACT" in err and "98765432" not in err
     assert cli("audit", "verify")[0] == 0
+
+
+def test_a_person_who_comes_back_after_erasure_is_held_again_and_decided_alike(
+    app: App, tmp_path: Path
+) -> None:
+    _history(app)
+    _erase(app)
+    app.register.record_consent(
+        principal=None,
+        contact=NUMBER,
+        channel=Channel.CALL,
+        source=Source.WEB,
+        purpose="prospecting",
+        at=t("2026-11-20T10:00:00+01:00"),
+        proof="Je consens de nouveau",
+    )
+    with app.db.transaction() as cur:
+        held = cur.execute("SELECT value, erased_bucket FROM contact_points")
+    assert held == [(E164, None)]  # the number is held again, for the new consent only
+    with app.db.transaction() as cur:
+        old = json.dumps(cur.execute("SELECT * FROM events WHERE type <> 'ConsentGiven'"))
+    assert E164 not in old and "J'accepte" not in old  # what was erased stays erased
+    decision = app.gate.check(CheckQuery(NUMBER, Channel.CALL, t(AT)))
+    campaign = tmp_path / "campaign.csv"
+    campaign.write_text("nom;telephone\nDupont;06.12.34.56.78\n", encoding="utf-8")
+    request = ScrubRequest(channel=Channel.CALL, at=t(AT))
+    out, rejects = tmp_path / "ok.csv", tmp_path / "rejects.csv"
+    summary = run_scrub(app.db, app.gate.rules, campaign, request, out, rejects)
+    assert summary.allowed == int(decision.allowed)
+    if not decision.allowed:
+        reasons = pl.read_csv(rejects, separator=";", infer_schema=False)["permis_reasons"][0]
+        assert sorted(reasons.split("|")) == sorted(decision.codes)

@@ -288,7 +288,11 @@ def upsert_contact_point(
         "INSERT INTO contact_points (principal_id, contact_hash, kind, value, country, region, "
         "timezones, first_seen, last_event) VALUES (:p, :h, :kind, :value, :country, :region, "
         ":tz, :t, :t) ON CONFLICT (principal_id, contact_hash) DO UPDATE SET "
-        "last_event = excluded.last_event",
+        "last_event = excluded.last_event, "
+        # a person who comes back after an erasure is held again (the erased events stay erased)
+        "value = COALESCE(contact_points.value, excluded.value), "
+        "region = COALESCE(contact_points.region, excluded.region), "
+        "erased_bucket = CASE WHEN excluded.value IS NULL THEN contact_points.erased_bucket END",
         {"p": principal_id, "h": contact_hash, "t": now_us, **fields},
     )
 
