@@ -1,5 +1,6 @@
-"""The HTTP API (FastAPI): ``create_app`` builds it around one :class:`permis.bootstrap.App`."""
+"""The HTTP API (FastAPI): ``permis.entrypoints.api.app.create_app`` builds it around one
+:class:`permis.bootstrap.App`.
 
-from permis.entrypoints.api.app import create_app
-
-__all__ = ["create_app"]
+This package module imports nothing: the web pages import ``api.auth`` and the app imports the
+web pages, so building the app here would make any page module unimportable on its own.
+"""
