@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from permis.bootstrap import build, init_register
 from permis.config import Settings
@@ -168,13 +169,38 @@ def other_sections() -> list[str]:
     out = []
     for name in OTHER:
         if not wanted(name):
+            out += [kept(name)]
             continue
         module = importlib.import_module(f"benchmarks.{name}")
         try:
-            out += [module.section(), ""]
+            text = module.section()
         except Exception as exc:  # a benchmark never hides a failure: it reports it
-            out += [f"## {name}", "", f"failed: {type(exc).__name__}: {exc}", ""]
+            text = f"## {name}\n\nfailed: {type(exc).__name__}: {exc}\n"
+        out += [stamped(name, text)]
     return out
+
+
+MARK = "<!-- section: {} -->"
+
+
+def stamped(name: str, text: str) -> str:
+    """A section as measured now: its marker, then its text with the date and load average
+    under its heading (a subset run keeps the other sections, so each carries its own)."""
+    heading, _, rest = text.strip("\n").partition("\n")
+    load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    when = f"_Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {load} (1/5/15 min)._"
+    return f"{MARK.format(name)}\n{heading}\n\n{when}\n{rest}\n"
+
+
+def kept(name: str) -> str:
+    """The section ``name`` as the last run that measured it wrote it (nothing if none did)."""
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start = text.find(MARK.format(name))
+    if start < 0:
+        return ""
+    end = text.find("<!-- section: ", start + 1)
+    return text[start : end if end >= 0 else len(text)].rstrip("\n") + "\n"
 
 
 def bulk_sections() -> list[str]:
@@ -182,7 +208,7 @@ def bulk_sections() -> list[str]:
     from benchmarks import normalise, scrub
 
     if not wanted("scrub"):
-        return []
+        return [kept("scrub")]
     scale = float(os.environ.get("BENCH_SCALE", "1"))
     norm = normalise.run()
     sizes = scrub.Sizes(
@@ -195,8 +221,14 @@ def bulk_sections() -> list[str]:
     bulk = scrub.run(sizes, scrub.WORK)
     summary = bulk["summary"]
     assert isinstance(summary, dict)
+    return [stamped("scrub", "\n".join(_bulk_lines(norm, sizes, bulk, summary)))]
+
+
+def _bulk_lines(
+    norm: dict[str, Any], sizes: Any, bulk: dict[str, Any], summary: dict[str, Any]
+) -> list[str]:
     return [
-        "## Phone normalisation (`python benchmarks/normalise.py`)",
+        "## Phone normalisation and bulk scrub (`benchmarks/normalise.py`, `benchmarks/scrub.py`)",
         "",
         "| rows | vectorised rows/s | phonenumbers rows/s | speed-up | disagreements |",
         "|---|---|---|---|---|",
@@ -204,7 +236,7 @@ def bulk_sections() -> list[str]:
         f"| {norm['library_rows_per_second']:,.0f} | {norm['speedup']:.0f}x "
         f"| {norm['disagreements']} |",
         "",
-        "## Bulk scrub and opposition list (`python benchmarks/scrub.py`)",
+        "### Bulk scrub and opposition list",
         "",
         f"Sizes: {sizes.rows:,} campaign rows (messy `;` CSV), a {sizes.list_size:,}-number"
         f" Bloctel list, {sizes.facts:,} consents and objections, {sizes.attempts:,} attempts"
@@ -241,6 +273,8 @@ def write(rows: list[tuple[str, str, str]], sections: list[str]) -> None:
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
         f"- load average when written: {' / '.join(f'{v:.1f}' for v in os.getloadavg())}"
         " (1 / 5 / 15 min; other work on the machine inflates the figures)",
+        "- `BENCH_ONLY=scrub,http,...` runs a subset: the other sections keep their last"
+        " figures, each under its own date and load average",
         "",
         "| what | median / p95 / p99 | bar |",
         "|---|---|---|",
