@@ -7,9 +7,9 @@ import typer
 from permis.entrypoints import cli
 
 
-def _names(app: typer.Typer) -> list[str]:
-    commands = [cli._command_name(info) for info in app.registered_commands]
-    groups = [info.name or "" for info in app.registered_groups]
+def _names(typer_app: typer.Typer) -> list[str]:
+    commands = [cli._command_name(info) for info in typer_app.registered_commands]
+    groups = [info.name or "" for info in typer_app.registered_groups]
     return commands + groups
 
 
