@@ -166,16 +166,28 @@ def _default_as_written(value: object) -> str:
     return f"`{value}`" if value else "empty"
 
 
-def test_the_settings_table_is_settings() -> None:
-    text = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
-    rows = dict(re.findall(r"^\| `PERMIS_([A-Z0-9_]+)` \| ([^|]+?) \|", text, re.MULTILINE))
-    expected = {
+SETTING_ROW = re.compile(r"^\| `PERMIS_([A-Z0-9_]+)` \| ([^|]+?) \|", re.MULTILINE)
+
+
+def _defaults() -> dict[str, str]:
+    return {
         f.name.upper(): _default_as_written(f.default)
         for f in fields(Settings)
         if f.default is not MISSING
     }
-    assert len(expected) == len(fields(Settings))
-    assert rows == expected
+
+
+def test_the_settings_table_is_settings() -> None:
+    rows = dict(SETTING_ROW.findall((ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")))
+    assert len(_defaults()) == len(fields(Settings))
+    assert rows == _defaults()
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_settings_row_gives_the_default(doc: Path) -> None:
+    rows = SETTING_ROW.findall(doc.read_text(encoding="utf-8"))
+    defaults = _defaults()
+    assert [(name, given) for name, given in rows if defaults.get(name) != given] == []
 
 
 def test_every_documented_variable_is_read_somewhere() -> None:
@@ -253,3 +265,18 @@ def test_the_readme_tells_the_demo_steps() -> None:
     told = re.findall(r"^(\d+)\. (.+)$", section, re.MULTILINE)
     assert len(steps) >= 13
     assert told == steps
+
+
+def test_the_readme_lists_every_doc() -> None:
+    text = README.read_text(encoding="utf-8").split("## Documentation")[1].split("\n## ")[0]
+    listed = set(re.findall(r"`docs/([\w-]+\.md)`", text))
+    assert listed == {p.name for p in (ROOT / "docs").glob("*.md")}
+
+
+def test_the_policy_shown_is_the_example_the_tests_read() -> None:
+    text = (ROOT / "docs" / "pressure.md").read_text(encoding="utf-8")
+    shown = re.findall(r"^```toml\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+    example = (ROOT / "docs" / "examples" / "policy.toml").read_text(encoding="utf-8")
+    lines = example.splitlines(keepends=True)
+    heading = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    assert shown == ["".join(lines[heading:])]  # the file less its heading comment
