@@ -23,6 +23,7 @@ FENCE = re.compile(r"^ *```[^\n]*\n(.*?)^ *```", re.MULTILINE | re.DOTALL)
 INLINE = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
 # A command starts a line of a block (after an optional prompt) or follows a shell operator.
 BLOCK_COMMAND = re.compile(r"(?:^|&&|\|\||;)\s*(?:\$\s+)?(permis\s.*?|permis)\s*(?=&&|\|\||;|$)")
+SHELL_ENDS = {"|", ">", ">>", "2>", "2>&1", "<", "&"}  # a pipe or a redirection ends the command
 METHOD = r"(?:GET|POST|PUT|PATCH|DELETE|HEAD)"
 ROUTE = re.compile(rf"(?:(?<![\w/])({METHOD}(?:/{METHOD})*)\s+)?(?:^|(?<=[\s(]))(/[^\s`),]*)")
 # Paths of the file system, not of the HTTP app.
@@ -76,8 +77,9 @@ def commands(snippet: Snippet) -> list[list[str]]:
             words = shlex.split(match.group(1), comments=True)
         except ValueError:  # an unbalanced quote in prose-like code: split on blanks
             words = match.group(1).split()
+        ends = [i for i, w in enumerate(words) if w in SHELL_ENDS] + [len(words)]
         if words and words[0] == "permis":
-            found.append(words[1:])
+            found.append(words[1 : ends[0]])
     return found
 
 

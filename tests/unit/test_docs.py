@@ -63,6 +63,7 @@ permis check --contact 0612345678 --channel call --colour red   # an option chec
 permis record objection --contact 0612345678 \\
     --source agent --loudly
 permis dispatch --once && permis teleport --now
+permis rules --markdown > docs/rules.md && permis audit verify --json | jq .
 ```
 Prose naming permis frobnicate is not code; `permis audit verify|erase`, `permis check 0612345678`
 and `permis links --contact C
