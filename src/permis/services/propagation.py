@@ -174,7 +174,7 @@ class Dispatcher:
         webhooks: Any = None,
         stream: Any = None,
         batch: int = 100,
-        concurrency: int = 8,
+        concurrency: int = 16,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.db, self.clock, self.settings = db, clock, settings
