@@ -37,7 +37,9 @@ class Log:
     apart: int = 0  # first requests that were not in flight together
     applied: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    together: threading.Barrier = field(default_factory=lambda: threading.Barrier(TOGETHER, timeout=10))
+    together: threading.Barrier = field(
+        default_factory=lambda: threading.Barrier(TOGETHER, timeout=10)
+    )
 
     def handle(self, headers: dict[str, str], body: bytes) -> int:
         with self.lock:
