@@ -2,9 +2,12 @@
 webhook receiver and to NATS JetStream, and the cross-process visibility of an objection.
 
 Three processes, as in production: a writer (``Register.record_objection`` at a paced rate), a
-``permis dispatch`` process, and the receiver (this process: an HTTP server, or a JetStream
+``permis dispatch`` process, and the receiver (this process: a minimal asyncio HTTP server that
+checks each message's Standard Webhooks signature and reads its JSON body, or a JetStream
 subscriber). Latency = the receiver's first arrival of a delivery minus the writer's commit of
-that objection (wall clock, one machine). Visibility: two ``permis serve`` processes on one
+that objection (wall clock, one machine). The dispatcher's CPU (user + system, from ``/proc``)
+between the warm-up and the last arrival, divided by the messages received, is its CPU per
+message (idle polls included). Visibility: two ``permis serve`` processes on one
 register; an objection POSTed to one, then the same contact checked on the other.
 
 Register: a fresh SQLite file, or PostgreSQL when ``PERMIS_BENCH_DATABASE_URL`` is set.
@@ -379,14 +382,16 @@ def section(rate: float = 1000, seconds: float = 3) -> str:
         + " / ".join(f"{v:.1f}" for v in os.getloadavg())
         + " on 2 cores (other work running).",
         "",
-        "| to | target /s | objections | achieved /s | delivered | messages | p50 | p99 | max |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| to | target /s | objections | achieved /s | delivered | messages | p50 | p99 | max "
+        "| dispatcher CPU per message |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['form']} | {r['target_rate']:g} | {r['objections']} | {r['achieved_rate']} | "
             f"{r['delivered']} | "
-            f"{r['messages']} | {r['p50_ms']} ms | {r['p99_ms']} ms | {r['max_ms']} ms |"
+            f"{r['messages']} | {r['p50_ms']} ms | {r['p99_ms']} ms | {r['max_ms']} ms | "
+            f"{r['dispatcher_cpu_us_per_message']} µs |"
         )
     lines += [
         "",
