@@ -76,8 +76,8 @@ def verify(
 
 class WebhookSender:
     """One pooled aiohttp session (opened on first use, in the running event loop), at most
-    ``connections`` connections kept alive; ``transport`` (an httpx transport) sends to
-    in-process receivers instead (tests and the demo)."""
+    ``connections`` connections to each receiver, kept alive; ``transport`` (an httpx
+    transport) sends to in-process receivers instead (tests and the demo)."""
 
     def __init__(self, timeout: float, transport: Any = None, connections: int = 16) -> None:
         self.timeout, self.connections = timeout, connections
@@ -87,7 +87,7 @@ class WebhookSender:
     def _open(self) -> Any:
         import aiohttp
 
-        connector = aiohttp.TCPConnector(limit=self.connections, ttl_dns_cache=60)
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=self.connections, ttl_dns_cache=60)
         return aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=self.timeout),

@@ -192,7 +192,7 @@ class Dispatcher:
             from permis.adapters.webhooks import WebhookSender
 
             timeout = float(self.settings.webhook_timeout_seconds)
-            self._webhooks = WebhookSender(timeout, connections=self.concurrency * 2)
+            self._webhooks = WebhookSender(timeout, connections=self.concurrency)
         return self._webhooks
 
     def _publisher(self) -> Any:
@@ -222,7 +222,10 @@ class Dispatcher:
         async with slots:
             if time.monotonic() > deadline:
                 return None
-            return await self._send_now(job)
+            try:
+                return await self._send_now(job)
+            except Exception as exc:  # an adapter's surprise is a failed try, retried
+                return SendResult(False, error=type(exc).__name__)
 
     async def _send_now(self, job: outbound.Job) -> SendResult:
         now = self.clock()
@@ -304,14 +307,17 @@ class Dispatcher:
                 report = Report()
                 await _wait(stop, 1.0)
             if report.fanned_out or report.delivered or report.failed or self._flight:
-                continue  # a step with sends in flight has waited up to poll_seconds already
+                continue  # a step with sends still in flight has waited LAND_SECONDS already
             await _wait(stop, poll_seconds)
         await self._land()
 
     async def _land(self) -> None:
         """At stop: let the sends in flight finish and settle them (their leases would lapse
         otherwise, and they would be sent again after the lease)."""
-        await self._settle_landed(None)
+        try:
+            await self._settle_landed(None)
+        except Exception as exc:  # the database away: the leases lapse, they go out again
+            log.warning("settling at stop failed: %s", type(exc).__name__)
 
     async def aclose(self) -> None:
         for adapter in (self._webhooks, self._stream):
