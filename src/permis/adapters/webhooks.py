@@ -83,6 +83,8 @@ class WebhookSender:
         self.timeout, self.connections = timeout, connections
         self._session: Any = None
         self._in_process = _InProcess(timeout, transport) if transport is not None else None
+        if transport is None:  # imported here, off the event loop when built in a worker thread
+            import aiohttp  # noqa: F401 - about 0.4 s, with its TLS contexts
 
     def _open(self) -> Any:
         import aiohttp

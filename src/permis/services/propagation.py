@@ -268,6 +268,8 @@ class Dispatcher:
         lease = float(self.settings.delivery_lease_seconds)
         margin = min(self.settings.webhook_timeout_seconds + 1.0, lease / 2)
         deadline = time.monotonic() + lease - margin
+        if self._webhooks is None and any(job.form == "webhook" for job in jobs):
+            await asyncio.to_thread(self._webhook_sender)  # its import would stall the loop
         for job in jobs:
             self._flight[asyncio.create_task(self._send(job, deadline))] = job
         report.add(await self._settle_landed(wait))
