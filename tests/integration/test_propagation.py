@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -297,6 +298,45 @@ def test_a_receiver_that_hangs_holds_back_only_its_own_deliveries_and_stop_lands
         rows = cur.execute("SELECT state, lease_until FROM deliveries")
     assert sum(state == "delivered" for state, _ in rows) == 4 + len(slow.applied)
     assert {lease for _, lease in rows} == {None}  # nothing left leased at stop
+
+
+def test_a_send_that_could_outlast_its_lease_is_not_made(app: App, now_clock: FakeClock) -> None:
+    app.settings = replace(app.settings, delivery_lease_seconds=2)  # sends must start within 1 s
+    receivers = Receivers()
+    secret = new_secret()
+    lille = receivers.add("lille", secret)
+    Processors(app.db, app.clock).add(None, "lille", webhook="http://lille.test/h", secret=secret)
+    _object(app, MARTIN)
+    _object(app, DUPONT)
+
+    async def scenario() -> dict[str, Any]:
+        arrived, release = asyncio.Event(), asyncio.Event()
+        answer = receivers.transport().handler  # type: ignore[attr-defined]
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            arrived.set()
+            await release.wait()
+            return answer(request)  # type: ignore[no-any-return]
+
+        async def hold() -> None:  # the first send outlives the second one's deadline
+            await arrived.wait()
+            await asyncio.sleep(1.5)
+            release.set()
+
+        sender = WebhookSender(5.0, transport=httpx.MockTransport(handler))
+        d = Dispatcher(app.db, app.clock, app.settings, webhooks=sender, concurrency=1)
+        holding = asyncio.create_task(hold())
+        report = await d.run_once()
+        await holding
+        await d.aclose()
+        return report.to_dict()
+
+    report = asyncio.run(scenario())
+    assert report["delivered"] == 1 and report["failed"] == 0 and lille.requests == 1
+    with app.db.transaction() as cur:
+        rows = cur.execute("SELECT state, attempts, lease_until IS NULL FROM deliveries")
+    # the other one was not sent and not settled: its lease lapses, then it is taken again
+    assert sorted(rows) == [("delivered", 1, True), ("pending", 1, False)]
 
 
 # -- violations --------------------------------------------------------------------------------
