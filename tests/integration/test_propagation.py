@@ -4,17 +4,22 @@ with the ``standardwebhooks`` library, order per contact, retries, 410, overdue,
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from permis.adapters.webhooks import WebhookSender
 from permis.bootstrap import App
 from permis.domain.model import Channel, Outcome, Source
 from permis.errors import UsageError
 from permis.services.deliveries import Deliveries
 from permis.services.processors import Processors, new_secret
+from permis.services.propagation import Dispatcher
 from permis.services.violations import list_violations
 from tests.conftest import FakeClock
 from tests.integration.propagation_helpers import Receivers, contacts, deliver, dispatcher
@@ -244,6 +249,94 @@ def test_two_dispatchers_deliver_each_opt_out_once(app: App, now_clock: FakeCloc
 
     asyncio.run(both())
     assert len(lille.ids) == 60 and len(set(lille.ids)) == 60
+
+
+def test_a_receiver_that_hangs_holds_back_only_its_own_deliveries_and_stop_lands_them(
+    app: App, now_clock: FakeClock
+) -> None:
+    receivers = Receivers()
+    processors = Processors(app.db, app.clock)
+    for name in ("slow", "lille"):
+        secret = new_secret()
+        receivers.add(name, secret)
+        processors.add(None, name, webhook=f"http://{name}.test/h", secret=secret)
+    for number in (MARTIN, DUPONT, "0612345603"):
+        _object(app, number)
+    slow, lille = receivers.by_host["slow.test"], receivers.by_host["lille.test"]
+
+    async def until(condition: Callable[[], bool]) -> None:
+        for _ in range(1000):  # bounded
+            if condition():
+                return
+            await asyncio.sleep(0.01)
+
+    async def scenario() -> None:
+        release, stop, held = asyncio.Event(), asyncio.Event(), []
+        answer = receivers.transport().handler  # type: ignore[attr-defined]
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            if request.url.host == "slow.test":
+                held.append(request)
+                await release.wait()
+            return answer(request)  # type: ignore[no-any-return]
+
+        sender = WebhookSender(5.0, transport=httpx.MockTransport(handler))
+        d = Dispatcher(app.db, app.clock, app.settings, webhooks=sender)
+        task = asyncio.create_task(d.run(stop, poll_seconds=0.01))
+        await until(lambda: len(held) == 3 and len(lille.applied) == 3)
+        _object(app, "0612345604")  # written while slow's three sends hang
+        await until(lambda: len(lille.applied) == 4)
+        assert len(lille.applied) == 4 and slow.requests == 0
+        stop.set()  # with slow's sends in flight: they land before run returns
+        release.set()
+        await task
+        await d.aclose()
+
+    asyncio.run(scenario())
+    assert slow.requests == len(slow.applied) >= 3
+    with app.db.transaction() as cur:
+        rows = cur.execute("SELECT state, lease_until FROM deliveries")
+    assert sum(state == "delivered" for state, _ in rows) == 4 + len(slow.applied)
+    assert {lease for _, lease in rows} == {None}  # nothing left leased at stop
+
+
+def test_a_send_that_could_outlast_its_lease_is_not_made(app: App, now_clock: FakeClock) -> None:
+    app.settings = replace(app.settings, delivery_lease_seconds=2)  # sends must start within 1 s
+    receivers = Receivers()
+    secret = new_secret()
+    lille = receivers.add("lille", secret)
+    Processors(app.db, app.clock).add(None, "lille", webhook="http://lille.test/h", secret=secret)
+    _object(app, MARTIN)
+    _object(app, DUPONT)
+
+    async def scenario() -> dict[str, Any]:
+        arrived, release = asyncio.Event(), asyncio.Event()
+        answer = receivers.transport().handler  # type: ignore[attr-defined]
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            arrived.set()
+            await release.wait()
+            return answer(request)  # type: ignore[no-any-return]
+
+        async def hold() -> None:  # the first send outlives the second one's deadline
+            await arrived.wait()
+            await asyncio.sleep(1.5)
+            release.set()
+
+        sender = WebhookSender(5.0, transport=httpx.MockTransport(handler))
+        d = Dispatcher(app.db, app.clock, app.settings, webhooks=sender, concurrency=1)
+        holding = asyncio.create_task(hold())
+        report = await d.run_once()
+        await holding
+        await d.aclose()
+        return report.to_dict()
+
+    report = asyncio.run(scenario())
+    assert report["delivered"] == 1 and report["failed"] == 0 and lille.requests == 1
+    with app.db.transaction() as cur:
+        rows = cur.execute("SELECT state, attempts, lease_until IS NULL FROM deliveries")
+    # the other one was not sent and not settled: its lease lapses, then it is taken again
+    assert sorted(rows) == [("delivered", 1, True), ("pending", 1, False)]
 
 
 # -- violations --------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ import contextlib
 import json
 import logging
 import random
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +42,8 @@ log = logging.getLogger("permis.propagation")
 Clock = Callable[[], datetime]
 US = 1_000_000
 BACKOFF_BASE_SECONDS = 1.0
+LAND_SECONDS = 0.25  # the longest a step waits for its sends before settling those landed
+SHORT_WAIT = 0.1
 EVENT_NAMES = {
     EventType.OBJECTION_RECORDED.value: "objection.recorded",
     EventType.CONSENT_WITHDRAWN.value: "consent.withdrawn",
@@ -174,21 +178,22 @@ class Dispatcher:
         webhooks: Any = None,
         stream: Any = None,
         batch: int = 100,
-        concurrency: int = 8,
+        concurrency: int = 16,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.db, self.clock, self.settings = db, clock, settings
         self._webhooks, self._stream = webhooks, stream
         self.batch, self.rng = batch, rng
-        self.concurrency = concurrency  # sends in flight: more costs httpcore's pool CPU
-        self._slots: asyncio.Semaphore | None = None
+        self.concurrency = concurrency  # sends in flight per processor
+        self._slots: dict[int, asyncio.Semaphore] = {}
+        self._flight: dict[asyncio.Task[SendResult | None], outbound.Job] = {}
 
     def _webhook_sender(self) -> Any:
         if self._webhooks is None:
             from permis.adapters.webhooks import WebhookSender
 
             timeout = float(self.settings.webhook_timeout_seconds)
-            self._webhooks = WebhookSender(timeout, connections=self.concurrency * 2)
+            self._webhooks = WebhookSender(timeout, connections=self.concurrency)
         return self._webhooks
 
     def _publisher(self) -> Any:
@@ -198,20 +203,30 @@ class Dispatcher:
             self._stream = StreamPublisher(self.settings.nats_url)
         return self._stream
 
-    def claim(self) -> list[outbound.Job]:
+    def claim(self, held: Counter[int] | None = None) -> list[outbound.Job]:
+        """Up to ``batch`` due deliveries, leased; no processor gets more than ``batch`` in
+        flight, counting the ``held`` ones (a slow receiver holds its own deliveries, not the
+        others')."""
         lease = self.settings.delivery_lease_seconds * US
         now = repo.to_us(self.clock())
         with self.db.transaction() as cur:  # idle polls take no write lock
             if not outbound.has_due(cur, now):
                 return []
         with self.db.transaction(write=True) as cur:
-            return outbound.claim(cur, self.db.dialect, now, lease, self.batch)
+            dialect, n = self.db.dialect, self.batch
+            return outbound.claim(cur, dialect, now, lease, n, held, n)
 
-    async def _send(self, job: outbound.Job) -> SendResult:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.concurrency)
-        async with self._slots:
-            return await self._send_now(job)
+    async def _send(self, job: outbound.Job, deadline: float) -> SendResult | None:
+        """Send once a slot of the job's processor is free; ``None`` (not sent, not settled:
+        its lease lapses and it is taken again) if the lease might run out during the send."""
+        slots = self._slots.setdefault(job.processor_id, asyncio.Semaphore(self.concurrency))
+        async with slots:
+            if time.monotonic() > deadline:
+                return None
+            try:
+                return await self._send_now(job)
+            except Exception as exc:  # an adapter's surprise is a failed try, retried
+                return SendResult(False, error=type(exc).__name__)
 
     async def _send_now(self, job: outbound.Job) -> SendResult:
         now = self.clock()
@@ -243,15 +258,42 @@ class Dispatcher:
                     _disable(cur, job, now_us, report)
         return report
 
-    async def run_once(self) -> Report:
-        """One pass: fan out what is new, push what is due, settle; never raises for a
-        receiver's failure (those are retried)."""
-        report = await asyncio.to_thread(fan_out, self.db, self.clock)
-        jobs = await asyncio.to_thread(self.claim)
-        if jobs:
-            results = await asyncio.gather(*(self._send(j) for j in jobs))
-            report.add(await asyncio.to_thread(self.settle, jobs, list(results)))
+    async def step(self, wait: float | None) -> Report:
+        """Fan out; lease due deliveries and start sending them; wait up to ``wait`` seconds
+        (``None``: until all have landed) and settle what has landed, in one transaction.
+        Sends still in flight stay for the next step, so a slow receiver does not hold back
+        the others. Never raises for a receiver's failure (those are retried)."""
+        held = Counter(job.processor_id for job in self._flight.values())
+        report, jobs = await asyncio.to_thread(self._take, held)
+        lease = float(self.settings.delivery_lease_seconds)
+        margin = min(self.settings.webhook_timeout_seconds + 1.0, lease / 2)
+        deadline = time.monotonic() + lease - margin
+        if self._webhooks is None and any(job.form == "webhook" for job in jobs):
+            await asyncio.to_thread(self._webhook_sender)  # its import would stall the loop
+        for job in jobs:
+            self._flight[asyncio.create_task(self._send(job, deadline))] = job
+        report.add(await self._settle_landed(wait))
         return report
+
+    def _take(self, held: Counter[int]) -> tuple[Report, list[outbound.Job]]:
+        """Fan-out and lease in one trip to a worker thread (an idle poll is mostly that trip
+        and the wait: the two reads themselves take about 16 µs on SQLite)."""
+        return fan_out(self.db, self.clock), self.claim(held)
+
+    async def _settle_landed(self, wait: float | None) -> Report:
+        if not self._flight:
+            return Report()
+        landed, _ = await asyncio.wait(self._flight, timeout=wait)
+        sent = [(self._flight.pop(t), t.result()) for t in landed]
+        settled = [(job, result) for job, result in sent if result is not None]
+        if not settled:
+            return Report()
+        jobs, results = [job for job, _ in settled], [result for _, result in settled]
+        return await asyncio.to_thread(self.settle, jobs, results)
+
+    async def run_once(self) -> Report:
+        """One pass: fan out what is new, push what is due, settle all of it."""
+        return await self.step(None)
 
     async def drain(self, max_passes: int = 10_000) -> Report:
         """Passes until nothing is due now (``permis dispatch --once``)."""
@@ -267,14 +309,23 @@ class Dispatcher:
         """Until ``stop``: loop at once while there is work, else wait ``poll_seconds``."""
         while not stop.is_set():
             try:
-                report = await self.run_once()
+                report = await self.step(max(poll_seconds, LAND_SECONDS))
             except Exception as exc:  # the database away for a moment: try again later
                 log.warning("dispatch pass failed: %s", type(exc).__name__)
                 report = Report()
                 await _wait(stop, 1.0)
-            if report.fanned_out or report.delivered or report.failed:
-                continue
+            if report.fanned_out or report.delivered or report.failed or self._flight:
+                continue  # a step with sends still in flight has waited LAND_SECONDS already
             await _wait(stop, poll_seconds)
+        await self._land()
+
+    async def _land(self) -> None:
+        """At stop: let the sends in flight finish and settle them (their leases would lapse
+        otherwise, and they would be sent again after the lease)."""
+        try:
+            await self._settle_landed(None)
+        except Exception as exc:  # the database away: the leases lapse, they go out again
+            log.warning("settling at stop failed: %s", type(exc).__name__)
 
     async def aclose(self) -> None:
         for adapter in (self._webhooks, self._stream):
@@ -290,6 +341,11 @@ def _disable(cur: Cursor, job: outbound.Job, now_us: int, report: Report) -> Non
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    """Wait ``seconds`` or until ``stop``; a short wait is a plain sleep (``wait_for`` costs a
+    task and a timer per poll), so a stop is seen at most ``SHORT_WAIT`` late."""
+    if seconds <= SHORT_WAIT:
+        await asyncio.sleep(seconds)
+        return
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,14 +135,13 @@ def mark_dispatched(cur: Cursor, outbox_ids: Sequence[int], now_us: int) -> None
 # ---------------------------------------------------------------------------------------------
 
 _CLAIMABLE = (
-    "SELECT d.id FROM deliveries d JOIN processors p ON p.id = d.processor_id "
+    "SELECT d.id, d.processor_id FROM deliveries d JOIN processors p ON p.id = d.processor_id "
     "WHERE d.state = 'pending' AND d.form IN ('webhook', 'stream') "
     "AND d.next_attempt_at <= :now AND (d.lease_until IS NULL OR d.lease_until <= :now) "
     "AND NOT (d.form = 'webhook' AND p.webhook_disabled_at IS NOT NULL) "
     "AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.processor_id = d.processor_id "
     "AND e.form = d.form AND e.contact_hash = d.contact_hash AND e.state = 'pending' "
     "AND e.outbox_id < d.outbox_id) "
-    "ORDER BY d.id LIMIT :n"
 )
 
 
@@ -161,11 +160,37 @@ class Job:
     payload: dict[str, Any]
 
 
-def claim(cur: Cursor, dialect: str, now_us: int, lease_us: int, limit: int) -> list[Job]:
+def claim(
+    cur: Cursor,
+    dialect: str,
+    now_us: int,
+    lease_us: int,
+    limit: int,
+    held: Mapping[int, int] | None = None,
+    per_processor: int | None = None,
+) -> list[Job]:
     """Take up to ``limit`` due push deliveries for ``lease_us``; only the oldest pending
-    delivery of a contact per processor and form is ever due (order per contact)."""
+    delivery of a contact per processor and form is ever due (order per contact).
+
+    ``held``: deliveries of each processor the caller has in flight already; with
+    ``per_processor``, no processor gets more than that in flight (a slow receiver holds its
+    own deliveries, not everybody's).
+    """
+    held = dict(held or {})
+    full = [pid for pid, n in held.items() if per_processor is not None and n >= per_processor]
+    sql, skip = _CLAIMABLE, dict[str, Any]()
+    if full:
+        marks, skip = _in("f", full)
+        sql += f"AND d.processor_id NOT IN {marks} "
     lock = " FOR UPDATE OF d SKIP LOCKED" if dialect == "postgresql" else ""
-    ids = [int(r[0]) for r in cur.execute(_CLAIMABLE + lock, {"now": now_us, "n": limit})]
+    ids = []
+    for row in cur.execute(
+        sql + "ORDER BY d.id LIMIT :n" + lock, {"now": now_us, "n": limit, **skip}
+    ):
+        pid = int(row[1])
+        if per_processor is None or held.get(pid, 0) < per_processor:
+            held[pid] = held.get(pid, 0) + 1
+            ids.append(int(row[0]))
     if not ids:
         return []
     marks, params = _in("d", ids)
