@@ -141,7 +141,8 @@ def test_representative_facts_decide_like_the_real_ones(seed: int) -> None:
     policy = Policy("p", (PolicyCap("POLICY.week", frozenset({"all"}), 2, 7),))
     rules = fr_pack()
     keys = _keys(_frames(people), at, policy, timedelta(days=rules.params.consent_max_age_days))
-    signatures = dict(_signatures(keys).iter_rows())
+    ids, texts = _signatures(keys)
+    signatures = {h: texts[sig] for h, sig in ids.iter_rows()}
     point = parse_phone("06 12 34 56 78")
     distinct = set()
     for channel in (Channel.CALL, Channel.SMS):

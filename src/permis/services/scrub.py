@@ -43,8 +43,10 @@ from permis.domain.pressure import Policy
 from permis.domain.rules.base import RulePack
 from permis.domain.rules.registry import Rulebook, as_rulebook
 from permis.services.normalise import normalise_phones
+from permis.services.pipeline import Background, Prefetch
 from permis.services.policy import policy_in_force
-from permis.services.scrub_state import NO_FACTS, RegisterState, load_state
+from permis.services.scrub_state import RegisterState, load_state, phone_numbers
+from permis.services.stages import report, stage
 
 INVALID = ReasonCode.INVALID_CONTACT.value
 MAX_BROKEN_LISTED = 1000
@@ -98,7 +100,7 @@ class ScrubSummary:
 # the column of decisions
 # ---------------------------------------------------------------------------------------------
 
-SIGNATURE = ["permis_kind", "country", "region", "timezones", "listed", "fact_signature"]
+SIGNATURE = ["permis_kind", "country", "region", "timezones", "listed", "sig"]
 """Everything a decision depends on besides the request: the contact point's attributes, the
 lists holding it, and its facts reduced to their signature (``scrub_facts``)."""
 
@@ -217,16 +219,19 @@ def decide_normalised(decider: Decider, norm: pl.DataFrame) -> pl.Series:
     holding each number, its facts' signature (erased contact points found by their keyed
     hash), then ``decide`` once per distinct signature."""
     state = decider.state
-    norm = norm.with_columns(state.listed(norm["contact"]))
-    joined = norm.join(state.signatures, on="contact", how="left", maintain_order="left")
-    found = state.erased_signatures(joined["contact"], joined["fact_signature"])
-    joined = joined.with_columns(found.fill_null(NO_FACTS).alias("fact_signature"))
-    return decider.decide_frame(joined)
+    numbers = phone_numbers(norm["contact"])
+    with stage("lists"):
+        listed = state.listed(numbers)
+    with stage("join facts"):
+        sig = state.signature_ids(norm["contact"], numbers)
+    with stage("decide"):
+        return decider.decide_frame(norm.with_columns(listed, sig))
 
 
 def _decide_batch(decider: Decider, table: pl.DataFrame, column: str) -> pl.DataFrame:
     """The batch with ``permis_contact`` and ``permis_reasons`` ("" when allowed)."""
-    norm = normalise_contacts(table[column])
+    with stage("normalise"):
+        norm = normalise_contacts(table[column])
     reasons = decide_normalised(decider, norm)
     return table.with_columns(
         norm["contact"].alias("permis_contact"), reasons.alias("permis_reasons")
@@ -272,6 +277,10 @@ class _Outputs:
         self.columns: list[str] = []
 
     def write(self, decided: pl.DataFrame, broken: pl.DataFrame) -> None:
+        with stage("write"):
+            self._write(decided, broken)
+
+    def _write(self, decided: pl.DataFrame, broken: pl.DataFrame) -> None:
         if not self.writers:
             self.columns = decided.columns
             allowed = [c for c in self.columns if c != "permis_reasons"]
@@ -295,6 +304,31 @@ class _Outputs:
             writer.abort()
 
 
+def _scrub_batches(
+    batches: Prefetch[files.Batch],
+    decider: Decider,
+    request: ScrubRequest,
+    summary: ScrubSummary,
+    outputs: _Outputs,
+    writes: Background,
+    progress: Progress | None,
+) -> None:
+    """Decides the batches as they come; each one is written in the background."""
+    while True:
+        with stage("read: wait"):
+            batch = next(batches, None)
+        if batch is None:
+            return
+        if not summary.column:
+            summary.column = files.guess_contact_column(batch.table, request.column)
+        decided = _decide_batch(decider, batch.table, summary.column)
+        with stage("account"):
+            _account(summary, decided)
+        writes.submit(outputs.write, decided, _broken_rows(summary, batch, decided.schema))
+        if progress is not None:
+            progress(batch.table.height + len(batch.broken) + batch.blank_lines)
+
+
 def run_scrub(
     db: Database,
     rules: RulePack | Rulebook,
@@ -309,27 +343,32 @@ def run_scrub(
     under those names unless the whole file went through."""
     started = time.perf_counter()
     info = files.sniff(path)
-    decider = open_decider(db, rules, request, policy)
+    batches = Prefetch(files.read_batches(path, info))  # the first batch read meanwhile
+    try:
+        with stage("register"):
+            decider = open_decider(db, rules, request, policy)
+    except BaseException:
+        batches.close()
+        raise
     summary = ScrubSummary(rules_version=rules.version(request.at))
     outputs = _Outputs(
         out or path.with_name(f"{path.stem}.allowed{path.suffix}"),
         rejects or path.with_name(f"{path.stem}.rejects{path.suffix}"),
         info,
     )
+    writes = Background()
     try:
-        for batch in files.read_batches(path, info):
-            if not summary.column:
-                summary.column = files.guess_contact_column(batch.table, request.column)
-            decided = _decide_batch(decider, batch.table, summary.column)
-            _account(summary, decided)
-            outputs.write(decided, _broken_rows(summary, batch, decided.schema))
-            if progress is not None:
-                progress(batch.table.height + len(batch.broken) + batch.blank_lines)
-        outputs.close()
+        _scrub_batches(batches, decider, request, summary, outputs, writes, progress)
+        writes.submit(outputs.close)
+        with stage("write: wait"):
+            writes.finish()
     except BaseException:
+        batches.close()
+        writes.cancel()
         outputs.abort()
         raise
     summary.decisions = decider.decisions
     summary.rules_version = decider.rules.version(request.at, decider.used)
     summary.seconds = time.perf_counter() - started
+    report()
     return summary
