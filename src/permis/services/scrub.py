@@ -185,16 +185,25 @@ class Decider:
         return found
 
     def decide_frame(self, frame: pl.DataFrame) -> pl.Series:
-        """Reason codes for every row of ``frame`` (normalised, with ``SIGNATURE`` columns)."""
-        keys = frame.filter(pl.col("contact").is_not_null()).select(SIGNATURE).unique()
-        decided = keys.with_columns(
-            pl.Series("codes", [self.codes(k) for k in keys.iter_rows()], dtype=pl.Utf8)
+        """Reason codes for every row of ``frame`` (normalised, with ``SIGNATURE`` columns).
+
+        The text columns are compared as their categorical codes (integers), so finding the
+        distinct signatures and joining their answers back costs no string hashing."""
+        ints = frame.select(
+            *(pl.col(c).cast(pl.Categorical).to_physical() for c in SIGNATURE[:4]),
+            *SIGNATURE[4:],
         )
-        joined = frame.select([*SIGNATURE, "contact"]).join(
+        valid = frame["contact"].is_not_null()
+        keys = ints.with_row_index("row").filter(valid).unique(subset=SIGNATURE, keep="any")
+        rows = frame.select(SIGNATURE)[keys["row"]]
+        decided = keys.drop("row").with_columns(
+            pl.Series("codes", [self.codes(k) for k in rows.iter_rows()], dtype=pl.Utf8)
+        )
+        joined = ints.join(
             decided, on=SIGNATURE, how="left", nulls_equal=True, maintain_order="left"
         )
-        codes = pl.when(pl.col("contact").is_null()).then(pl.lit(INVALID)).otherwise("codes")
-        return joined.select(codes.alias("permis_reasons")).to_series()
+        codes = pl.when(valid).then(joined["codes"]).otherwise(pl.lit(INVALID))
+        return pl.select(codes.alias("permis_reasons")).to_series()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -361,11 +361,11 @@ def load_state(
 
 
 def _contact_points(db: Database, principal_id: int) -> pl.DataFrame:
-    """contact_hash, contact (the value, null once erased), bucket (set once erased)."""
+    """contact_hash, contact (the value, null once erased), bucket (set once erased): every
+    contact point of the principal (``_hex_keyed`` checks its ids over all of them)."""
     return db.read_frame(  # type: ignore[no-any-return]
         "SELECT contact_hash, value, erased_bucket FROM contact_points "
-        f"WHERE +principal_id = {int(principal_id)} "
-        "AND (value IS NOT NULL OR erased_bucket IS NOT NULL)",
+        f"WHERE +principal_id = {int(principal_id)}",
         {"contact_hash": pl.Utf8, "contact": pl.Utf8, "bucket": pl.Int64},
     )
 
