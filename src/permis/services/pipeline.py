@@ -2,9 +2,9 @@
 decided, and the previous one is written meanwhile.
 
 Polars, Arrow and file writes release the GIL, so on a machine with two cores or more the three
-stages overlap instead of adding up. Order is kept (one reader, one writer, queues of one), at
-most one batch waits on each side (memory stays about three batches), and an error in a helper
-is raised again in the caller, where the scrub's clean-up (deleting temporary outputs) runs.
+stages overlap instead of adding up. Order is kept (one reader, one writer, bounded queues: a
+few batches in memory at most), and an error in a helper is raised again in the caller, where
+the scrub's clean-up (deleting temporary outputs) runs.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ _POLL = 0.1  # seconds between checks of the stop flag while a queue is full
 
 
 class Prefetch(Generic[T]):
-    """The items of ``source``, produced one ahead in a thread. :meth:`close` stops it."""
+    """The items of ``source``, produced up to ``depth`` ahead in a thread. :meth:`close` stops
+    it."""
 
-    def __init__(self, source: Iterator[T], name: str = "permis-read") -> None:
-        self._queue: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    def __init__(self, source: Iterator[T], name: str = "permis-read", depth: int = 1) -> None:
+        self._queue: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(source,), name=name, daemon=True)
         self._thread.start()

@@ -19,7 +19,7 @@ where invalid counts rows that could not be read or whose contact point could no
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +50,8 @@ from permis.services.stages import report, stage
 
 INVALID = ReasonCode.INVALID_CONTACT.value
 MAX_BROKEN_LISTED = 1000
+PREFETCH = 3
+"""Batches read and normalised ahead of the decisions (about 150 MB each for a CSV batch)."""
 Progress = Callable[[int], None]
 
 
@@ -237,10 +239,26 @@ def decide_normalised(decider: Decider, norm: pl.DataFrame) -> pl.Series:
         return decider.decide_frame(norm.with_columns(listed, sig))
 
 
-def _decide_batch(decider: Decider, table: pl.DataFrame, column: str) -> pl.DataFrame:
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    batch: files.Batch
+    column: str  # the contact column
+    norm: pl.DataFrame  # its values normalised (``normalise_contacts``)
+
+
+def _prepare(batches: Iterator[files.Batch], requested: str | None) -> Iterator[_Prepared]:
+    """The batches read and their contact column normalised: the work that needs no register,
+    done in the reader thread (while the register loads, and then beside the decisions)."""
+    column = ""
+    for batch in batches:
+        column = column or files.guess_contact_column(batch.table, requested)
+        with stage("normalise"):
+            norm = normalise_contacts(batch.table[column])
+        yield _Prepared(batch, column, norm)
+
+
+def _decide_batch(decider: Decider, table: pl.DataFrame, norm: pl.DataFrame) -> pl.DataFrame:
     """The batch with ``permis_contact`` and ``permis_reasons`` ("" when allowed)."""
-    with stage("normalise"):
-        norm = normalise_contacts(table[column])
     reasons = decide_normalised(decider, norm)
     return table.with_columns(
         norm["contact"].alias("permis_contact"), reasons.alias("permis_reasons")
@@ -314,9 +332,8 @@ class _Outputs:
 
 
 def _scrub_batches(
-    batches: Prefetch[files.Batch],
+    batches: Prefetch[_Prepared],
     decider: Decider,
-    request: ScrubRequest,
     summary: ScrubSummary,
     outputs: _Outputs,
     writes: Background,
@@ -325,12 +342,11 @@ def _scrub_batches(
     """Decides the batches as they come; each one is written in the background."""
     while True:
         with stage("read: wait"):
-            batch = next(batches, None)
-        if batch is None:
+            prepared = next(batches, None)
+        if prepared is None:
             return
-        if not summary.column:
-            summary.column = files.guess_contact_column(batch.table, request.column)
-        decided = _decide_batch(decider, batch.table, summary.column)
+        batch, summary.column = prepared.batch, prepared.column
+        decided = _decide_batch(decider, batch.table, prepared.norm)
         with stage("account"):
             _account(summary, decided)
         writes.submit(outputs.write, decided, _broken_rows(summary, batch, decided.schema))
@@ -352,7 +368,8 @@ def run_scrub(
     under those names unless the whole file went through."""
     started = time.perf_counter()
     info = files.sniff(path)
-    batches = Prefetch(files.read_batches(path, info))  # the first batch read meanwhile
+    # batches read and normalised ahead, from while the register loads
+    batches = Prefetch(_prepare(files.read_batches(path, info), request.column), depth=PREFETCH)
     try:
         with stage("register"):
             decider = open_decider(db, rules, request, policy)
@@ -367,7 +384,7 @@ def run_scrub(
     )
     writes = Background()
     try:
-        _scrub_batches(batches, decider, request, summary, outputs, writes, progress)
+        _scrub_batches(batches, decider, summary, outputs, writes, progress)
         writes.submit(outputs.close)
         with stage("write: wait"):
             writes.finish()

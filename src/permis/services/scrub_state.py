@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,10 +51,20 @@ def phone_numbers(contacts: pl.Series) -> pl.Series:
     return pl.select(pl.when(plus).then(digits)).to_series().alias("number")
 
 
+def _lookup(keys: pl.Series, values: pl.Series, probe: pl.Series) -> pl.Series:
+    """``values`` at each ``probe`` in ``keys`` (sorted, unique), null where it is absent: a
+    binary search, no hash table of millions of keys built per batch."""
+    if not len(keys):
+        return pl.Series(values.name, [None] * len(probe), dtype=values.dtype)
+    at = keys.search_sorted(probe.fill_null(keys[0]), side="left").clip(0, len(keys) - 1)
+    found = (keys.gather(at) == probe).fill_null(False)
+    return pl.select(pl.when(found).then(values.gather(at))).to_series().alias(values.name)
+
+
 @dataclass
 class RegisterState:
     principal: repo.Principal
-    by_number: pl.DataFrame  # number (Int64, the E.164 digits), sig (UInt32): phones with facts
+    by_number: pl.DataFrame  # number (Int64, E.164 digits, sorted), sig (UInt32): phones with facts
     by_text: pl.DataFrame  # contact (value), sig: the other contact points with facts
     texts: list[str]  # sig -> fact signature (keys joined by FACT); texts[NO_FACTS] == ""
     snapshots: list[SnapshotFact]  # the latest snapshot of each list the rules read
@@ -66,9 +77,9 @@ class RegisterState:
     def signature_ids(self, contacts: pl.Series, numbers: pl.Series) -> pl.Series:
         """Each row's signature id (NO_FACTS without facts): numbers joined as integers, other
         values as text, erased contact points found by their keyed hash."""
-        frame = pl.DataFrame({"contact": contacts, "number": numbers})
-        sig = frame.join(self.by_number, on="number", how="left", maintain_order="left")["sig"]
+        sig = _lookup(self.by_number["number"], self.by_number["sig"], numbers)
         if self.by_text.height:
+            frame = pl.DataFrame({"contact": contacts, "number": numbers})
             texts = frame.with_columns(
                 pl.when(pl.col("number").is_null()).then(pl.col("contact")).alias("contact")
             ).join(self.by_text, on="contact", how="left", maintain_order="left")["sig"]
@@ -110,13 +121,9 @@ class RegisterState:
         """For each number, a bit mask of the snapshots holding it (bit i: ``snapshots[i]``):
         a binary search in each sorted list, no hash table of millions of numbers per batch."""
         mask = pl.Series("listed", [0] * len(numbers), dtype=pl.UInt32)
-        probe = numbers.fill_null(-1)
         for i, entries in self.entries.items():
-            if not len(entries):
-                continue
-            at = entries.search_sorted(probe, side="left").clip(0, len(entries) - 1)
-            held = (entries.gather(at) == probe) & numbers.is_not_null()
-            mask = mask + held.cast(pl.UInt32) * (1 << i)
+            held = _lookup(entries, pl.repeat(True, len(entries), eager=True), numbers)
+            mask = mask + held.fill_null(False).cast(pl.UInt32) * (1 << i)
         return mask
 
 
@@ -153,10 +160,13 @@ def _frame(db: Database, table: str, principal_id: int, where: str = "") -> Any:
     return db.read_frame(sql, {"contact_hash": pl.Utf8, **columns})
 
 
-def _attempts(db: Database, principal_id: int, at: datetime, policy: Policy) -> Any:
+def _attempts(
+    db: Database, principal_id: int, at: datetime, policy: Policy, budgets: pl.DataFrame
+) -> Any:
     """The attempts any rule can count at ``at``: everyone's within the longest cap window (an
     index range on ``(principal_id, at)``, a month out of years of history), and up to a year
-    back only for the contact points that have a budget (the only caps that long)."""
+    back only for the contact points that have a budget (the only caps that long; no second
+    read when ``budgets``, the budgets projection, is empty)."""
     columns = _COLUMNS["attempts"]
     schema = {"contact_hash": pl.Utf8, **columns}
     select = f"SELECT contact_hash, {', '.join(columns)} FROM attempts WHERE principal_id = "
@@ -166,6 +176,8 @@ def _attempts(db: Database, principal_id: int, at: datetime, policy: Policy) -> 
     recent = db.read_frame(
         f"{select}{int(principal_id)} AND at > {since} AND at <= {until}", schema
     )
+    if not budgets.height:
+        return recent
     budgets = db.read_frame(
         f"{select}{int(principal_id)} AND at > {oldest} AND at <= {since} AND contact_hash IN "
         f"(SELECT contact_hash FROM budgets WHERE principal_id = {int(principal_id)})",
@@ -242,19 +254,58 @@ def _keys(frames: dict[str, pl.DataFrame], at: datetime, policy: Policy, max_age
     return pl.concat(parts)
 
 
+MASK_WORDS = 4
+"""Up to 64 x MASK_WORDS distinct (key, count) tokens, a contact point's facts are a bit mask."""
+
+
 def _signatures(keys: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     """(contact_hash, sig) rows and the text of each sig (its facts' keys, sorted and joined
     by FACT; sig 0 is NO_FACTS, ""). Keys are few (times are representatives), contact points
-    many: each key becomes its rank, each contact point's sorted ranks its signature, so the
-    grouping by contact point and by signature is on integers, not on long strings."""
+    many: each key becomes its rank, and a contact point's facts a bit mask of ranks when
+    there are few keys and no contact point has one key twice, else a sorted list of ranks:
+    the groupings are on integers, never on long strings."""
+    if not keys.height:
+        return keys.select("contact_hash", pl.lit(0, pl.UInt32).alias("sig")), [""]
     distinct = keys["key"].unique().sort()
     ranked = keys.select("contact_hash", pl.col("key").cast(pl.Enum(distinct)).to_physical())
-    per = ranked.group_by("contact_hash").agg(pl.col("key").sort())
-    per = per.with_columns(pl.col("key").rank("dense").cast(pl.UInt32).alias("sig"))
-    firsts = per.filter(pl.col("sig").is_first_distinct()).sort("sig")["key"].to_list()
+    found = _masked(ranked, len(distinct)) if len(distinct) <= 64 * MASK_WORDS else None
+    if found is None:
+        per = ranked.group_by("contact_hash").agg(pl.col("key").sort())
+        per = per.with_columns(pl.col("key").rank("dense").cast(pl.UInt32).alias("sig"))
+        firsts = per.filter(pl.col("sig").is_first_distinct()).sort("sig")["key"].to_list()
+    else:
+        per, firsts = found
     words = distinct.to_list()
     texts = [""] + [FACT.join(words[k] for k in ranks) for ranks in firsts]
     return per.select("contact_hash", "sig"), texts
+
+
+def _masked(ranked: pl.DataFrame, keys: int) -> tuple[pl.DataFrame, list[list[int]]] | None:
+    """Signatures as bit masks of key ranks: (contact_hash, sig) and, per sig from 1, its key
+    ranks in order. None when a contact point has the same key twice (a sum of bits with a
+    repeated bit carries, so its ones are fewer than the keys summed)."""
+    bits = pl.Series("bit", [1 << (k % 64) for k in range(keys)], dtype=pl.UInt64)
+    words = [f"w{i}" for i in range((keys + 63) // 64)]
+    word = pl.col("key") // 64
+    sums = [
+        (pl.col("bit") if len(words) == 1 else pl.when(word == i).then("bit").otherwise(0))
+        .sum()
+        .alias(w)
+        for i, w in enumerate(words)
+    ]
+    per = (
+        ranked.with_columns(bits.gather(ranked["key"]))
+        .group_by("contact_hash")
+        .agg(*sums, pl.len().alias("n"))
+    )
+    ones = pl.sum_horizontal(pl.col(w).bitwise_count_ones().cast(pl.UInt64) for w in words)
+    if per.select((ones != pl.col("n")).any()).item():
+        return None
+    mask = pl.col(words[0]) if len(words) == 1 else pl.struct(words)
+    per = per.with_columns(mask.rank("dense").cast(pl.UInt32).alias("sig"))
+    masks = per.filter(pl.col("sig").is_first_distinct()).sort("sig").select(words).rows()
+    firsts = [[k for k in range(keys) if mask[k // 64] >> (k % 64) & 1] for mask in masks]
+    return per, firsts
 
 
 def _us(value: Any) -> datetime | None:
@@ -335,7 +386,9 @@ def load_state(
     request: Any,
     policy: Policy,
 ) -> RegisterState:
-    """The register as the scrub needs it: projections read in bulk, one statement each."""
+    """The register as the scrub needs it: projections read in bulk, one statement each. The
+    contact points (the largest read) come in a helper thread while the facts are read and
+    reduced to signatures."""
     at: datetime = request.at
     with db.transaction() as cur:
         owner = repo.find_principal(cur, principal)
@@ -345,53 +398,52 @@ def load_state(
         processor = request.processor
         fact = repo.processor_fact(cur, owner.id, processor) if processor is not None else None
     db.release()  # alone, the bulk reads below may use ADBC's SQLite (see Database.read_frame)
-    with stage("register: facts"):
-        frames = {t: _frame(db, t, owner.id) for t in _COLUMNS if t != "attempts"}
-    with stage("register: attempts"):
-        frames["attempts"] = _attempts(db, owner.id, at, policy)
-    with stage("register: contact points"):
-        points, frames = _hex_keyed(_contact_points(db, owner.id), frames)
     max_age = timedelta(days=rules.params.consent_max_age_days)
-    with stage("register: signatures"):
+    with ThreadPoolExecutor(1, thread_name_prefix="permis-register") as pool:
+        reading = pool.submit(_contact_points, db, owner.id)
+        with stage("register: facts"):
+            frames = {t: _frame(db, t, owner.id) for t in _COLUMNS if t != "attempts"}
+            frames["attempts"] = _attempts(db, owner.id, at, policy, frames["budgets"])
+        with stage("register: signatures"):
+            keyed = {t: _hexed(frame) for t, frame in frames.items()}
+            hexed = not any(frame["contact_hash"].null_count() for frame in keyed.values())
+            signatures, texts = _signatures(_keys(keyed if hexed else frames, at, policy, max_age))
+        with stage("register: contact points (wait)"):
+            points, distinct = reading.result()
+    if not (hexed and distinct):  # the text hashes themselves (never seen with real hashes)
         signatures, texts = _signatures(_keys(frames, at, policy, max_age))
+        points = points.with_columns(pl.col("hash").alias("contact_hash"))
+    with stage("register: values"):
         points = points.join(signatures, on="contact_hash", how="inner")
-    state = RegisterState(owner, *_by_value(points), texts, snapshots, entries, fact)
-    state.erased = _erased(points)
+        state = RegisterState(owner, *_by_value(points), texts, snapshots, entries, fact)
+        state.erased = _erased(points)
     return state
 
 
-def _contact_points(db: Database, principal_id: int) -> pl.DataFrame:
-    """contact_hash, contact (the value, null once erased), bucket (set once erased): every
-    contact point of the principal (``_hex_keyed`` checks its ids over all of them)."""
-    return db.read_frame(  # type: ignore[no-any-return]
-        "SELECT contact_hash, value, erased_bucket FROM contact_points "
-        f"WHERE +principal_id = {int(principal_id)}",
-        {"contact_hash": pl.Utf8, "contact": pl.Utf8, "bucket": pl.Int64},
-    )
+def _hexed(frame: pl.DataFrame) -> pl.DataFrame:
+    """``contact_hash`` as the first 64 bits of the hash (hex HMAC-SHA256): a UInt64 that joins
+    and groups far faster than the 64-character text (null where the text is not hex)."""
+    text = pl.col("contact_hash").str.slice(0, 16)
+    return frame.with_columns(text.str.to_integer(base=16, dtype=pl.UInt64, strict=False))
 
 
-def _hex_keyed(
-    points: pl.DataFrame, frames: dict[str, pl.DataFrame]
-) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
-    """Every ``contact_hash`` replaced by the first 64 bits of the hash (hex HMAC-SHA256), a
-    UInt64 that joins and groups far faster than the 64-character text, when those bits tell
-    every contact point of the principal apart (a fact's contact point is always one of them:
-    the register records the point with its first fact). Otherwise, or when some hash is not
-    hex, everything as it was. ``points`` keeps the text as ``hash`` (erased points)."""
-
-    def hexed(frame: pl.DataFrame) -> pl.DataFrame:
-        text = pl.col("contact_hash").str.slice(0, 16)
-        return frame.with_columns(text.str.to_integer(base=16, dtype=pl.UInt64, strict=False))
-
-    points = points.with_columns(pl.col("contact_hash").alias("hash"))
-    keyed_points = hexed(points)
-    keyed = {t: hexed(frame) for t, frame in frames.items()}
-    ids = keyed_points["contact_hash"]
-    if ids.null_count() or ids.n_unique() != len(ids):
-        return points, frames
-    if any(frame["contact_hash"].null_count() for frame in keyed.values()):
-        return points, frames
-    return keyed_points, keyed
+def _contact_points(db: Database, principal_id: int) -> tuple[pl.DataFrame, bool]:
+    """Every contact point of the principal: contact_hash (``_hexed``), hash (the text),
+    contact (the value, null once erased), bucket (set once erased); and whether the UInt64
+    ids tell them all apart. When they do, they tell the facts' contact points apart too (a
+    fact's contact point is always one of them: the register records the point with its first
+    fact). Run in a helper thread: its connection, if any, is closed at the end."""
+    try:
+        points = db.read_frame(
+            "SELECT contact_hash, value, erased_bucket FROM contact_points "
+            f"WHERE +principal_id = {int(principal_id)}",
+            {"contact_hash": pl.Utf8, "contact": pl.Utf8, "bucket": pl.Int64},
+        )
+    finally:
+        db.release()
+    points = _hexed(points.with_columns(pl.col("contact_hash").alias("hash")))
+    ids = points["contact_hash"]
+    return points, not ids.null_count() and ids.n_unique() == len(ids)
 
 
 def _by_value(points: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -400,7 +452,7 @@ def _by_value(points: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     numbers = phone_numbers(values["contact"])
     exact = ("+" + numbers.cast(pl.Utf8)) == values["contact"]
     exact = exact.fill_null(False)
-    by_number = pl.DataFrame({"number": numbers, "sig": values["sig"]}).filter(exact)
+    by_number = pl.DataFrame({"number": numbers, "sig": values["sig"]}).filter(exact).sort("number")
     by_text = values.filter(~exact).select("contact", "sig")
     return by_number, by_text
 
