@@ -5,11 +5,16 @@ The decision for a row depends on the row's contact point only through a handful
 facts about it. So the pipeline is:
 
 1. normalise the contact column, vectorised (``services.normalise``);
-2. join the rows with the register's contact points, by value: rows with facts are few;
-3. rows *without* facts: call ``decide`` once per distinct signature (usually a few dozen for
-   millions of rows) and broadcast the answer with a join;
-4. rows *with* facts: build their ``Facts`` from the projections loaded once, call ``decide``
-   once per distinct contact point.
+2. look the rows up in the register's contact points with facts, by value (a phone number as
+   the integer of its E.164 digits, by bisection in a sorted column; e-mails as text): each
+   gets its fact signature id (``scrub_state``), 0 without facts;
+3. call ``decide`` once per distinct signature (kind, country, region, zones, lists, facts:
+   usually a few hundred for millions of rows) and broadcast the answer with a join on
+   integers.
+
+Batches flow through three threads (``services.pipeline``): one reads and normalises (starting
+while the register loads), this one decides, one writes. ``PERMIS_STAGES=1`` prints the time
+spent per stage (``services.stages``).
 
 Every answer therefore comes from the one ``decide``; a test checks row by row that the scrub and
 the single check agree. Every input row is accounted for: allowed + refused + invalid = input rows,

@@ -1,8 +1,10 @@
 """What a scrub needs from the register, loaded once in one read transaction, as columns.
 
-- ``signatures``: for every contact point with facts, its value and its *fact signature* (see
-  ``scrub_facts``): contacts with the same signature get the same decision;
-- the representative ``Facts`` of a signature, read back from the signature itself;
+- for every contact point with facts, its value and the id of its *fact signature* (see
+  ``scrub_facts``): contacts with the same signature get the same decision. Contact points are
+  grouped by the first 64 bits of their hash (UInt64) when those tell them apart, phone numbers
+  looked up as integers, never as long strings;
+- the representative ``Facts`` of a signature, read back from the signature's text;
 - the opposition list snapshots that the rules in force read, as Int64 series of numbers.
 """
 
