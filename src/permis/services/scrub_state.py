@@ -227,7 +227,10 @@ def _keys(frames: dict[str, pl.DataFrame], at: datetime, policy: Policy, max_age
             ).alias("key"),
         ),
         frames["attempts"]
-        .with_columns(sf.represent(frames["attempts"]["at"], attempts))
+        .with_columns(  # grouped on categorical codes: integers, not text
+            sf.represent(frames["attempts"]["at"], attempts),
+            text("channel", "campaign").cast(pl.Categorical),
+        )
         .group_by("contact_hash", "channel", "at", "campaign")
         .len()
         .select(
@@ -235,10 +238,10 @@ def _keys(frames: dict[str, pl.DataFrame], at: datetime, policy: Policy, max_age
             pl.concat_str(
                 [
                     pl.lit("a"),
-                    text("channel"),
+                    text("channel").cast(pl.Utf8),
                     text("at"),
                     text("len"),
-                    text("campaign").fill_null(""),
+                    text("campaign").cast(pl.Utf8).fill_null(""),
                 ],
                 separator=FIELD,
             ).alias("key"),
