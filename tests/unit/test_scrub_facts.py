@@ -141,7 +141,8 @@ def test_representative_facts_decide_like_the_real_ones(seed: int) -> None:
     policy = Policy("p", (PolicyCap("POLICY.week", frozenset({"all"}), 2, 7),))
     rules = fr_pack()
     keys = _keys(_frames(people), at, policy, timedelta(days=rules.params.consent_max_age_days))
-    signatures = dict(_signatures(keys).iter_rows())
+    ids, texts = _signatures(keys)
+    signatures = {h: texts[sig] for h, sig in ids.iter_rows()}
     point = parse_phone("06 12 34 56 78")
     distinct = set()
     for channel in (Channel.CALL, Channel.SMS):
@@ -153,3 +154,42 @@ def test_representative_facts_decide_like_the_real_ones(seed: int) -> None:
             real = decide(request, facts, rules, policy).codes
             assert decide(request, represented, rules, policy).codes == real, (i, facts)
     assert len(distinct) > 50
+
+
+@pytest.mark.parametrize(
+    ("keys", "repeat"),
+    [(10, False), (10, True), (100, False), (300, False)],
+    ids=["one-word-mask", "repeated-key", "two-word-mask", "sorted-lists"],
+)
+def test_signatures_are_the_sorted_keys_of_each_contact_point(keys: int, repeat: bool) -> None:
+    rng = random.Random(keys)
+    words = [f"k{rng.randrange(10**6):06d}" for _ in range(keys)]
+    rows = []
+    for i in range(2000):
+        rows += [(f"h{i}", w) for w in rng.sample(words, rng.randrange(1, 6))]
+    if repeat:
+        rows.append(("h7", next(w for h, w in rows if h == "h7")))
+    ids, texts = _signatures(pl.DataFrame(rows, schema=["contact_hash", "key"], orient="row"))
+    expected: dict[str, list[str]] = {}
+    for h, w in rows:
+        expected.setdefault(h, []).append(w)
+    got = dict(ids.iter_rows())
+    assert texts[0] == "" and set(got) == set(expected)
+    for h, found in expected.items():
+        assert texts[got[h]] == FACT.join(sorted(found))
+    assert len(set(got.values())) == len({FACT.join(sorted(v)) for v in expected.values()})
+
+
+def test_signatures_of_no_facts() -> None:
+    ids, texts = _signatures(pl.DataFrame(schema={"contact_hash": pl.Utf8, "key": pl.Utf8}))
+    assert ids.height == 0 and texts == [""]
+
+
+def test_lookup_finds_present_keys_and_leaves_the_others_null() -> None:
+    from permis.services.scrub_state import _lookup
+
+    keys = pl.Series([3, 5, 9], dtype=pl.Int64)
+    values = pl.Series("sig", [30, 50, 90], dtype=pl.UInt32)
+    probe = pl.Series([9, None, 4, 3, 10, 0], dtype=pl.Int64)
+    assert _lookup(keys, values, probe).to_list() == [90, None, None, 30, None, None]
+    assert _lookup(keys.clear(), values.clear(), probe).to_list() == [None] * 6

@@ -1,13 +1,16 @@
 """What a scrub needs from the register, loaded once in one read transaction, as columns.
 
-- ``signatures``: for every contact point with facts, its value and its *fact signature* (see
-  ``scrub_facts``): contacts with the same signature get the same decision;
-- the representative ``Facts`` of a signature, read back from the signature itself;
+- for every contact point with facts, its value and the id of its *fact signature* (see
+  ``scrub_facts``): contacts with the same signature get the same decision. Contact points are
+  grouped by the first 64 bits of their hash (UInt64) when those tell them apart, phone numbers
+  looked up as integers, never as long strings;
+- the representative ``Facts`` of a signature, read back from the signature's text;
 - the opposition list snapshots that the rules in force read, as Int64 series of numbers.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,66 +38,95 @@ from permis.domain.pressure import Policy
 from permis.domain.rules.base import RulePack
 from permis.services import scrub_facts as sf
 from permis.services.erasure import BUCKETS
+from permis.services.stages import stage
 
-NO_FACTS = ""
+NO_FACTS = 0
+"""The signature id of a contact point without facts (its text is "")."""
 FIELD, FACT = "\x1f", "\x1e"  # separators inside a fact's key and between keys
+
+
+def phone_numbers(contacts: pl.Series) -> pl.Series:
+    """The integer of each E.164 number (``+33612345678`` -> 33612345678), null for anything
+    else (e-mail addresses, null): the key of the joins, as the opposition lists store them."""
+    digits = contacts.str.slice(1).cast(pl.Int64, strict=False)
+    plus = contacts.str.starts_with("+")
+    return pl.select(pl.when(plus).then(digits)).to_series().alias("number")
+
+
+def _lookup(keys: pl.Series, values: pl.Series, probe: pl.Series) -> pl.Series:
+    """``values`` at each ``probe`` in ``keys`` (sorted, unique), null where it is absent: a
+    binary search, no hash table of millions of keys built per batch."""
+    if not len(keys):
+        return pl.Series(values.name, [None] * len(probe), dtype=values.dtype)
+    at = keys.search_sorted(probe.fill_null(keys[0]), side="left").clip(0, len(keys) - 1)
+    found = (keys.gather(at) == probe).fill_null(False)
+    return pl.select(pl.when(found).then(values.gather(at))).to_series().alias(values.name)
 
 
 @dataclass
 class RegisterState:
     principal: repo.Principal
-    signatures: pl.DataFrame  # contact (value), fact_signature
+    by_number: pl.DataFrame  # number (Int64, E.164 digits, sorted), sig (UInt32): phones with facts
+    by_text: pl.DataFrame  # contact (value), sig: the other contact points with facts
+    texts: list[str]  # sig -> fact signature (keys joined by FACT); texts[NO_FACTS] == ""
     snapshots: list[SnapshotFact]  # the latest snapshot of each list the rules read
-    entries: dict[int, pl.Series]  # index in ``snapshots`` -> Int64 numbers on it
+    entries: dict[int, pl.Series]  # index in ``snapshots`` -> sorted unique Int64 numbers
     processor: ProcessorFact | None
-    _facts: dict[tuple[str, str], Facts] = field(default_factory=dict)
-    erased: dict[int, dict[str, str]] = field(default_factory=dict)
-    """Erased contact points with facts: bucket -> {contact_hash: fact_signature}."""
+    _facts: dict[tuple[int, int], Facts] = field(default_factory=dict)
+    erased: dict[int, dict[str, int]] = field(default_factory=dict)
+    """Erased contact points with facts: bucket -> {contact_hash: sig}."""
 
-    def erased_signatures(self, contacts: pl.Series, signatures: pl.Series) -> pl.Series:
-        """``signatures`` with the facts of erased contact points filled in: their value is
-        gone, so the rows whose bucket matches one are key-hashed and looked up by hash."""
+    def signature_ids(self, contacts: pl.Series, numbers: pl.Series) -> pl.Series:
+        """Each row's signature id (NO_FACTS without facts): numbers joined as integers, other
+        values as text, erased contact points found by their keyed hash."""
+        sig = _lookup(self.by_number["number"], self.by_number["sig"], numbers)
+        if self.by_text.height:
+            frame = pl.DataFrame({"contact": contacts, "number": numbers})
+            texts = frame.with_columns(
+                pl.when(pl.col("number").is_null()).then(pl.col("contact")).alias("contact")
+            ).join(self.by_text, on="contact", how="left", maintain_order="left")["sig"]
+            sig = sig.fill_null(texts)
+        return self._erased_ids(contacts, numbers, sig).fill_null(NO_FACTS).alias("sig")
+
+    def _erased_ids(self, contacts: pl.Series, numbers: pl.Series, sig: pl.Series) -> pl.Series:
+        """``sig`` with the facts of erased contact points filled in: their value is gone, so
+        the rows whose bucket matches one are key-hashed and looked up by hash."""
         if not self.erased:
-            return signatures
-        buckets = erased_buckets(contacts)
-        candidates = (signatures.is_null() & buckets.is_in(list(self.erased))).arg_true()
+            return sig
+        buckets = erased_buckets(contacts, numbers)
+        candidates = (sig.is_null() & buckets.is_in(list(self.erased))).arg_true()
         if candidates.len() == 0:
-            return signatures
-        values = signatures.to_list()
+            return sig
+        values = sig.to_list()
         key = self.principal.hash_key
         for row in candidates.to_list():
             found = self.erased[int(buckets[row])].get(contact_hash(str(contacts[row]), key))
             if found is not None:
                 values[row] = found
-        return pl.Series(signatures.name, values, dtype=pl.Utf8)
+        return pl.Series(sig.name, values, dtype=pl.UInt32)
 
-    def snapshots_for(self, listed: str) -> tuple[SnapshotFact, ...]:
-        names = set(listed.split("|")) if listed else set()
-        return tuple(replace(s, listed=s.list_name in names) for s in self.snapshots)
+    def snapshots_for(self, listed: int) -> tuple[SnapshotFact, ...]:
+        return tuple(replace(s, listed=bool(listed >> i & 1)) for i, s in enumerate(self.snapshots))
 
-    def facts_for(self, signature: str, listed: str) -> Facts:
-        key = (signature, listed)
+    def facts_for(self, sig: int, listed: int) -> Facts:
+        key = (sig, listed)
         found = self._facts.get(key)
         if found is None:
-            base = _facts(signature.split(FACT)) if signature else Facts()
+            text = self.texts[sig]
+            base = _facts(text.split(FACT)) if text else Facts()
             found = self._facts[key] = replace(
                 base, snapshots=self.snapshots_for(listed), processor=self.processor
             )
         return found
 
-    def listed(self, contacts: pl.Series) -> pl.Series:
-        """For each number, the names of the lists holding it, joined by ``|`` (or "")."""
-        numbers = contacts.str.slice(1).cast(pl.Int64, strict=False)
-        names = [
-            pl.when(numbers.is_in(self.entries[i].implode()).fill_null(False))
-            .then(pl.lit(s.list_name))
-            .otherwise(None)
-            for i, s in enumerate(self.snapshots)
-        ]
-        if not names:
-            return pl.Series("listed", [""] * len(contacts), dtype=pl.Utf8)
-        joined = pl.concat_str(names, separator="|", ignore_nulls=True)
-        return pl.select(joined.fill_null("")).to_series().alias("listed")
+    def listed(self, numbers: pl.Series) -> pl.Series:
+        """For each number, a bit mask of the snapshots holding it (bit i: ``snapshots[i]``):
+        a binary search in each sorted list, no hash table of millions of numbers per batch."""
+        mask = pl.Series("listed", [0] * len(numbers), dtype=pl.UInt32)
+        for i, entries in self.entries.items():
+            held = _lookup(entries, pl.repeat(True, len(entries), eager=True), numbers)
+            mask = mask + held.fill_null(False).cast(pl.UInt32) * (1 << i)
+        return mask
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,10 +162,13 @@ def _frame(db: Database, table: str, principal_id: int, where: str = "") -> Any:
     return db.read_frame(sql, {"contact_hash": pl.Utf8, **columns})
 
 
-def _attempts(db: Database, principal_id: int, at: datetime, policy: Policy) -> Any:
+def _attempts(
+    db: Database, principal_id: int, at: datetime, policy: Policy, budgets: pl.DataFrame
+) -> Any:
     """The attempts any rule can count at ``at``: everyone's within the longest cap window (an
     index range on ``(principal_id, at)``, a month out of years of history), and up to a year
-    back only for the contact points that have a budget (the only caps that long)."""
+    back only for the contact points that have a budget (the only caps that long; no second
+    read when ``budgets``, the budgets projection, is empty)."""
     columns = _COLUMNS["attempts"]
     schema = {"contact_hash": pl.Utf8, **columns}
     select = f"SELECT contact_hash, {', '.join(columns)} FROM attempts WHERE principal_id = "
@@ -143,6 +178,8 @@ def _attempts(db: Database, principal_id: int, at: datetime, policy: Policy) -> 
     recent = db.read_frame(
         f"{select}{int(principal_id)} AND at > {since} AND at <= {until}", schema
     )
+    if not budgets.height:
+        return recent
     budgets = db.read_frame(
         f"{select}{int(principal_id)} AND at > {oldest} AND at <= {since} AND contact_hash IN "
         f"(SELECT contact_hash FROM budgets WHERE principal_id = {int(principal_id)})",
@@ -190,7 +227,10 @@ def _keys(frames: dict[str, pl.DataFrame], at: datetime, policy: Policy, max_age
             ).alias("key"),
         ),
         frames["attempts"]
-        .with_columns(sf.represent(frames["attempts"]["at"], attempts))
+        .with_columns(  # grouped on categorical codes: integers, not text
+            sf.represent(frames["attempts"]["at"], attempts),
+            text("channel", "campaign").cast(pl.Categorical),
+        )
         .group_by("contact_hash", "channel", "at", "campaign")
         .len()
         .select(
@@ -198,10 +238,10 @@ def _keys(frames: dict[str, pl.DataFrame], at: datetime, policy: Policy, max_age
             pl.concat_str(
                 [
                     pl.lit("a"),
-                    text("channel"),
+                    text("channel").cast(pl.Utf8),
                     text("at"),
                     text("len"),
-                    text("campaign").fill_null(""),
+                    text("campaign").cast(pl.Utf8).fill_null(""),
                 ],
                 separator=FIELD,
             ).alias("key"),
@@ -219,11 +259,58 @@ def _keys(frames: dict[str, pl.DataFrame], at: datetime, policy: Policy, max_age
     return pl.concat(parts)
 
 
-def _signatures(keys: pl.DataFrame) -> pl.DataFrame:
-    """contact_hash -> fact_signature (its facts' keys, sorted and joined)."""
-    return keys.group_by("contact_hash").agg(
-        pl.col("key").sort().str.join(FACT).alias("fact_signature")
+MASK_WORDS = 4
+"""Up to 64 x MASK_WORDS distinct (key, count) tokens, a contact point's facts are a bit mask."""
+
+
+def _signatures(keys: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    """(contact_hash, sig) rows and the text of each sig (its facts' keys, sorted and joined
+    by FACT; sig 0 is NO_FACTS, ""). Keys are few (times are representatives), contact points
+    many: each key becomes its rank, and a contact point's facts a bit mask of ranks when
+    there are few keys and no contact point has one key twice, else a sorted list of ranks:
+    the groupings are on integers, never on long strings."""
+    if not keys.height:
+        return keys.select("contact_hash", pl.lit(0, pl.UInt32).alias("sig")), [""]
+    distinct = keys["key"].unique().sort()
+    ranked = keys.select("contact_hash", pl.col("key").cast(pl.Enum(distinct)).to_physical())
+    found = _masked(ranked, len(distinct)) if len(distinct) <= 64 * MASK_WORDS else None
+    if found is None:
+        per = ranked.group_by("contact_hash").agg(pl.col("key").sort())
+        per = per.with_columns(pl.col("key").rank("dense").cast(pl.UInt32).alias("sig"))
+        firsts = per.filter(pl.col("sig").is_first_distinct()).sort("sig")["key"].to_list()
+    else:
+        per, firsts = found
+    words = distinct.to_list()
+    texts = [""] + [FACT.join(words[k] for k in ranks) for ranks in firsts]
+    return per.select("contact_hash", "sig"), texts
+
+
+def _masked(ranked: pl.DataFrame, keys: int) -> tuple[pl.DataFrame, list[list[int]]] | None:
+    """Signatures as bit masks of key ranks: (contact_hash, sig) and, per sig from 1, its key
+    ranks in order. None when a contact point has the same key twice (a sum of bits with a
+    repeated bit carries, so its ones are fewer than the keys summed)."""
+    bits = pl.Series("bit", [1 << (k % 64) for k in range(keys)], dtype=pl.UInt64)
+    words = [f"w{i}" for i in range((keys + 63) // 64)]
+    word = pl.col("key") // 64
+    sums = [
+        (pl.col("bit") if len(words) == 1 else pl.when(word == i).then("bit").otherwise(0))
+        .sum()
+        .alias(w)
+        for i, w in enumerate(words)
+    ]
+    per = (
+        ranked.with_columns(bits.gather(ranked["key"]))
+        .group_by("contact_hash")
+        .agg(*sums, pl.len().alias("n"))
     )
+    ones = pl.sum_horizontal(pl.col(w).bitwise_count_ones().cast(pl.UInt64) for w in words)
+    if per.select((ones != pl.col("n")).any()).item():
+        return None
+    mask = pl.col(words[0]) if len(words) == 1 else pl.struct(words)
+    per = per.with_columns(mask.rank("dense").cast(pl.UInt32).alias("sig"))
+    masks = per.filter(pl.col("sig").is_first_distinct()).sort("sig").select(words).rows()
+    firsts = [[k for k in range(keys) if mask[k // 64] >> (k % 64) & 1] for mask in masks]
+    return per, firsts
 
 
 def _us(value: Any) -> datetime | None:
@@ -287,7 +374,10 @@ def _snapshots(
     snapshots: list[SnapshotFact] = []
     entries: dict[int, pl.Series] = {}
     for name, (as_of, sid, valid_until) in sorted(latest.items()):
-        entries[len(snapshots)] = series_from_blocks(repo.snapshot_blocks(cur, sid))
+        numbers = series_from_blocks(repo.snapshot_blocks(cur, sid))
+        # sorted and unique as stored; checked, since ``listed`` bisects them
+        sorted_ = numbers.is_sorted() and numbers.n_unique() == len(numbers)
+        entries[len(snapshots)] = numbers if sorted_ else numbers.unique().sort()
         snapshots.append(
             SnapshotFact(name, repo.from_us(as_of), repo.from_us(valid_until), listed=False)
         )
@@ -301,51 +391,92 @@ def load_state(
     request: Any,
     policy: Policy,
 ) -> RegisterState:
-    """The register as the scrub needs it: projections read in bulk, one statement each."""
+    """The register as the scrub needs it: projections read in bulk, one statement each. The
+    contact points (the largest read) come in a helper thread while the facts are read and
+    reduced to signatures."""
     at: datetime = request.at
     with db.transaction() as cur:
         owner = repo.find_principal(cur, principal)
         names = _relevant_lists(rules, request.channel, request.audience, at)
-        snapshots, entries = _snapshots(cur, names, at)
+        with stage("register: lists"):
+            snapshots, entries = _snapshots(cur, names, at)
         processor = request.processor
         fact = repo.processor_fact(cur, owner.id, processor) if processor is not None else None
     db.release()  # alone, the bulk reads below may use ADBC's SQLite (see Database.read_frame)
-    frames = {table: _frame(db, table, owner.id) for table in _COLUMNS if table != "attempts"}
-    frames["attempts"] = _attempts(db, owner.id, at, policy)
-    values = db.read_frame(
-        "SELECT value, contact_hash FROM contact_points "
-        f"WHERE +principal_id = {int(owner.id)} AND value IS NOT NULL",
-        {"contact": pl.Utf8, "contact_hash": pl.Utf8},
-    )
     max_age = timedelta(days=rules.params.consent_max_age_days)
-    signatures = _signatures(_keys(frames, at, policy, max_age))
-    by_contact = values.join(signatures, on="contact_hash", how="inner").select(
-        "contact", "fact_signature"
-    )
-    state = RegisterState(owner, by_contact, snapshots, entries, fact)
-    state.erased = _erased(db, owner.id, signatures)
+    with ThreadPoolExecutor(1, thread_name_prefix="permis-register") as pool:
+        reading = pool.submit(_contact_points, db, owner.id)
+        with stage("register: facts"):
+            frames = {t: _frame(db, t, owner.id) for t in _COLUMNS if t != "attempts"}
+            frames["attempts"] = _attempts(db, owner.id, at, policy, frames["budgets"])
+        with stage("register: signatures"):
+            keyed = {t: _hexed(frame) for t, frame in frames.items()}
+            hexed = not any(frame["contact_hash"].null_count() for frame in keyed.values())
+            signatures, texts = _signatures(_keys(keyed if hexed else frames, at, policy, max_age))
+        with stage("register: contact points (wait)"):
+            points, distinct = reading.result()
+    if not (hexed and distinct):  # the text hashes themselves (never seen with real hashes)
+        signatures, texts = _signatures(_keys(frames, at, policy, max_age))
+        points = points.with_columns(pl.col("hash").alias("contact_hash"))
+    with stage("register: values"):
+        points = points.join(signatures, on="contact_hash", how="inner")
+        state = RegisterState(owner, *_by_value(points), texts, snapshots, entries, fact)
+        state.erased = _erased(points)
     return state
 
 
-def erased_buckets(contacts: pl.Series) -> pl.Series:
-    """``erasure.erased_bucket`` of each contact point, vectorised."""
-    numbers = contacts.str.slice(1).cast(pl.Int64, strict=False)
+def _hexed(frame: pl.DataFrame) -> pl.DataFrame:
+    """``contact_hash`` as the first 64 bits of the hash (hex HMAC-SHA256): a UInt64 that joins
+    and groups far faster than the 64-character text (null where the text is not hex)."""
+    text = pl.col("contact_hash").str.slice(0, 16)
+    return frame.with_columns(text.str.to_integer(base=16, dtype=pl.UInt64, strict=False))
+
+
+def _contact_points(db: Database, principal_id: int) -> tuple[pl.DataFrame, bool]:
+    """Every contact point of the principal: contact_hash (``_hexed``), hash (the text),
+    contact (the value, null once erased), bucket (set once erased); and whether the UInt64
+    ids tell them all apart. When they do, they tell the facts' contact points apart too (a
+    fact's contact point is always one of them: the register records the point with its first
+    fact). Run in a helper thread: its connection, if any, is closed at the end."""
+    try:
+        points = db.read_frame(
+            "SELECT contact_hash, value, erased_bucket FROM contact_points "
+            f"WHERE +principal_id = {int(principal_id)}",
+            {"contact_hash": pl.Utf8, "contact": pl.Utf8, "bucket": pl.Int64},
+        )
+    finally:
+        db.release()
+    points = _hexed(points.with_columns(pl.col("contact_hash").alias("hash")))
+    ids = points["contact_hash"]
+    return points, not ids.null_count() and ids.n_unique() == len(ids)
+
+
+def _by_value(points: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(number, sig) for the E.164 values, (contact, sig) for the others."""
+    values = points.filter(pl.col("contact").is_not_null())
+    numbers = phone_numbers(values["contact"])
+    exact = ("+" + numbers.cast(pl.Utf8)) == values["contact"]
+    exact = exact.fill_null(False)
+    by_number = pl.DataFrame({"number": numbers, "sig": values["sig"]}).filter(exact).sort("number")
+    by_text = values.filter(~exact).select("contact", "sig")
+    return by_number, by_text
+
+
+def erased_buckets(contacts: pl.Series, numbers: pl.Series | None = None) -> pl.Series:
+    """``erasure.erased_bucket`` of each contact point, vectorised (``numbers``: the contacts'
+    ``phone_numbers``, when already known)."""
+    numbers = phone_numbers(contacts) if numbers is None else numbers
     return pl.select(
-        pl.when(numbers.is_not_null() & contacts.str.starts_with("+"))
+        pl.when(numbers.is_not_null())
         .then(numbers % BUCKETS)
         .otherwise(-1 - contacts.str.len_bytes().cast(pl.Int64))
     ).to_series()
 
 
-def _erased(db: Database, principal_id: int, signatures: pl.DataFrame) -> dict[int, dict[str, str]]:
+def _erased(points: pl.DataFrame) -> dict[int, dict[str, int]]:
     """Erased contact points that still have facts (objections...), by bucket."""
-    rows = db.read_frame(
-        "SELECT erased_bucket, contact_hash FROM contact_points "
-        f"WHERE +principal_id = {int(principal_id)} AND value IS NULL "
-        "AND erased_bucket IS NOT NULL",
-        {"bucket": pl.Int64, "contact_hash": pl.Utf8},
-    ).join(signatures, on="contact_hash", how="inner")
-    out: dict[int, dict[str, str]] = {}
-    for bucket, hashed, signature in rows.select("bucket", "contact_hash", "fact_signature").rows():
-        out.setdefault(int(bucket), {})[str(hashed)] = str(signature)
+    rows = points.filter(pl.col("contact").is_null() & pl.col("bucket").is_not_null())
+    out: dict[int, dict[str, int]] = {}
+    for bucket, hashed, sig in rows.select("bucket", "hash", "sig").rows():
+        out.setdefault(int(bucket), {})[str(hashed)] = int(sig)
     return out

@@ -190,6 +190,10 @@ class Database:
             import adbc_driver_sqlite.dbapi as adbc
 
             with adbc.connect(self.parsed.target) as conn, conn.cursor() as cur:
+                # as the sqlite3 connections do: wait for a lock instead of failing (reads run
+                # side by side in the scrub, and opening a WAL file may briefly need one)
+                cur.execute("PRAGMA busy_timeout = 10000")
+                cur.fetchall()
                 cur.execute(sql)
                 table = cur.fetch_arrow_table()
             frame = pl.from_arrow(table)
