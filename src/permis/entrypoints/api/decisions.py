@@ -10,8 +10,10 @@ each distinct decision's JSON once, then only the contact point changes from row
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,9 +22,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from permis.bootstrap import App
 from permis.domain.model import DEFAULT_PURPOSE, Audience, Channel, ReasonCode, Sector
-from permis.entrypoints.api.auth import acting_processor, permis_app, the_app
+from permis.entrypoints.api.auth import Guard, acting_processor, authorised, permis_app, the_app
 from permis.entrypoints.api.common import aware
-from permis.entrypoints.api.roles import admit, guard
+from permis.entrypoints.api.roles import admitted, guard
 from permis.services.gate import CheckQuery
 from permis.services.gate_batch import BatchDecisions
 from permis.services.keys import KeyInfo
@@ -123,15 +125,28 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     openapi_extra={"parameters": _query_parameters(DecisionRequest)},
 )
 async def one_decision(request: Request) -> Response:
-    """The hot route, by hand: key and role first (401, 403), then the query (422), as
-    FastAPI's dependencies would, without their per-request cost."""
-    info = admit(request, "GET /v1/decisions")
+    """Documents the route; :class:`permis.entrypoints.api.fast.SingleCheck` answers it in
+    front of FastAPI (``create_app`` installs it), with the same :func:`single_check`."""
+    guard_: Guard = request.app.state.guard
     try:
-        asked = DecisionRequest.model_validate(dict(request.query_params))
+        body = single_check(permis_app(request), guard_, request.headers, request.scope)
     except ValidationError as error:
         raise RequestValidationError(error.errors()) from None
-    decision = permis_app(request).gate.check(_query(info, asked))
-    return Response(_dumps(decision.to_dict()), media_type=JSON)
+    return Response(body, media_type=JSON)
+
+
+def single_check(
+    application: App, guard_: Guard, headers: Mapping[str, str], scope: Mapping[str, Any]
+) -> bytes:
+    """The single check's answer: key and role first (401, 403: ``PermisError``), then the
+    query (422: pydantic's ``ValidationError``), as FastAPI's dependencies would, then the
+    decision as JSON bytes. The query is read as Starlette reads it (``parse_qsl`` keeping
+    blank values; a repeated parameter: the last one)."""
+    info = admitted(authorised(guard_, application, headers), "GET /v1/decisions")
+    text = scope["query_string"].decode("latin-1")
+    asked = DecisionRequest.model_validate(dict(parse_qsl(text, keep_blank_values=True)))
+    decision = application.gate.check(_query(info, asked))
+    return _dumps(decision.to_dict()).encode("utf-8")
 
 
 _HOLE = "\x00permis-contact\x00"
