@@ -110,6 +110,15 @@ class Gate:
 
         return check_many(self, queries)
 
+    def check_columns(
+        self, contacts: Sequence[str], group: Sequence[int], questions: Sequence[CheckQuery]
+    ) -> BatchDecisions:
+        """:meth:`check_many` where row ``i`` asks ``questions[group[i]]`` about
+        ``contacts[i]`` (``services.gate_batch.check_columns``)."""
+        from permis.services.gate_batch import check_columns
+
+        return check_columns(self, contacts, group, questions)
+
     def policy_for(self, cur: Cursor, principal: repo.Principal) -> Policy:
         """The policy that :meth:`check` applies for ``principal`` (the batch path reads it
         once per batch)."""
