@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +95,8 @@ class _Loaded:
     snapshots: dict[str, tuple[SnapshotFact, ...]]  # phone value -> snapshot facts (shared)
     processors: dict[str, ProcessorFact]
     policy: Policy
+    points: dict[str | None, Any] = field(default_factory=dict)
+    """What each contact point adds to a question (``_point_key``), computed once per value."""
 
 
 def _load(
@@ -137,52 +139,55 @@ def _hashes(key: bytes, values: list[str]) -> dict[str, str]:
 
 def check_many(gate: Gate, queries: Sequence[CheckQuery]) -> BatchDecisions:
     """Decisions for ``queries``, in order, as ``gate.check`` gives them one by one."""
+    groups: dict[CheckQuery, int] = {}
+    group = [groups.setdefault(replace(q, contact=""), len(groups)) for q in queries]
+    return check_columns(gate, [q.contact for q in queries], group, list(groups))
+
+
+def check_columns(
+    gate: Gate, contacts: Sequence[str], group: Sequence[int], questions: Sequence[CheckQuery]
+) -> BatchDecisions:
+    """:func:`check_many` on columns: row ``i`` asks ``questions[group[i]]`` (whose own
+    ``contact`` is ignored) about ``contacts[i]``. The HTTP door reads a batch this way, without
+    a query object per row: a batch usually asks one or a few questions of many contacts."""
     now = gate.clock()
-    rows = _rows([q.contact for q in queries])
+    rows = _rows(contacts)
     loaded: dict[str | None, _Loaded] = {}
     with gate.db.transaction() as cur:
-        for name in dict.fromkeys(q.principal for q in queries):
-            if len(loaded) == 0 and all(q.principal == name for q in queries):
-                mine, wanted = rows, {q.processor for q in queries if q.processor}
+        for name in dict.fromkeys(q.principal for q in questions):
+            if len(loaded) == 0 and all(q.principal == name for q in questions):
+                mine = rows
             else:
-                mine = [r for q, r in zip(queries, rows, strict=True) if q.principal == name]
-                wanted = {q.processor for q in queries if q.principal == name and q.processor}
+                asked = {g for g, q in enumerate(questions) if q.principal == name}
+                mine = [r for g, r in zip(group, rows, strict=True) if g in asked]
+            wanted = {q.processor for q in questions if q.principal == name and q.processor}
             loaded[name] = _load(gate, cur, name, [r for r in mine if r is not None], wanted)
+    states = [loaded[q.principal] for q in questions]
+    ats = [q.at or now for q in questions]
     distinct: list[Decision] = []
-    seen: dict[tuple[Any, ...], int] = {}
+    seen: dict[tuple[int, Any], int] = {}
     index: list[int] = []
-    points_key: dict[int, Any] = {}
-    points: dict[str | None, int] = {}  # what a row's contact point brings to the key, interned
-    for query, row in zip(queries, rows, strict=True):
-        state = loaded[query.principal]
-        at = query.at or now
+    for g, row in zip(group, rows, strict=True):
+        state = states[g]
         value = row[0] if row is not None else None
-        point = points.get(value)
-        if point is None:
-            point = points[value] = len(points)
-            points_key[point] = _point_key(row, state)
-        key = (
-            query.principal,
-            query.channel,
-            at,
-            query.purpose,
-            query.audience,
-            query.sector,
-            query.processor,
-            query.campaign,
-            points_key[point],
-        )
-        found = seen.get(key)
+        point = state.points.get(value, _NO_KEY)
+        if point is _NO_KEY:
+            point = state.points[value] = _point_key(row, state)
+        found = seen.get((g, point))
         if found is None:
-            found = seen[key] = len(distinct)
-            distinct.append(_decide(gate, query, at, row, state))
+            found = seen[(g, point)] = len(distinct)
+            distinct.append(_decide(gate, questions[g], ats[g], row, state))
         index.append(found)
     return BatchDecisions(distinct, index, [r[0] if r is not None else None for r in rows])
 
 
+_NO_KEY = object()
+
+
 def _point_key(row: Row | None, state: _Loaded) -> Any:
     """What a contact point adds to the question: nothing when unparseable; else its
-    attributes, the lists holding it, and its own identity when it has facts. The snapshot
+    attributes, the lists holding it, and its own identity when it has facts. Two rows share
+    a decision when they ask the same question (same group) with the same point key. The snapshot
     tuples are shared objects (one per combination of lists), so their identity stands for
     them; a point with facts is its own key."""
     if row is None:

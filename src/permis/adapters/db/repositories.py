@@ -394,64 +394,81 @@ def processor_fact(cur: Cursor, principal_id: int, name: str) -> ProcessorFact:
 # ---------------------------------------------------------------------------------------------
 
 
+_T, _I = "CAST(NULL AS TEXT)", "CAST(NULL AS BIGINT)"
+_FACT_ARMS = (
+    # tag, id, then four text columns and three integer columns (PostgreSQL's UNION wants one
+    # type per column), in the order ``_fact_of`` reads them back
+    ("consents", f"channel, purpose, source, {_T}, given_at, expires_at, withdrawn_at"),
+    ("objections", f"channel, purpose, source, {_T}, at, {_I}, {_I}"),
+    ("refusals", f"processor, {_T}, {_T}, {_T}, at, {_I}, {_I}"),
+    ("contracts", f"{_T}, {_T}, {_T}, {_T}, start_at, end_at, {_I}"),
+    ("attempts", f"channel, processor, outcome, campaign, at, {_I}, {_I}"),
+    ("budgets", f"channel, period, {_T}, {_T}, max_count, set_at, {_I}"),
+)
+_FACTS_SQL = (
+    " UNION ALL ".join(
+        f"SELECT {tag} AS tag, id, {columns} FROM {table} "
+        "WHERE principal_id = :p AND contact_hash = :c"
+        for tag, (table, columns) in enumerate(_FACT_ARMS)
+    )
+    + " ORDER BY tag, id"
+)
+
+
+def _fact_of(r: Row) -> Any:
+    """A row of ``_FACTS_SQL`` as its fact: ``(tag, id, t1, t2, t3, t4, i1, i2, i3)``."""
+    tag = r[0]
+    if tag == 0:
+        return ConsentFact(r[2], r[3], from_us(r[6]), opt_dt(r[7]), opt_dt(r[8]), r[4])
+    if tag == 1:
+        return ObjectionFact(from_us(r[6]), r[2], r[3], r[4])
+    if tag == 2:
+        return RefusalFact(from_us(r[6]), r[2])
+    if tag == 3:
+        return ContractFact(from_us(r[6]), opt_dt(r[7]))
+    if tag == 4:
+        return AttemptFact(from_us(r[6]), r[2], r[3], r[4], r[5])
+    return BudgetFact(r[2], int(r[6]), Period(r[3]), from_us(r[7]))
+
+
 def load_facts(
     cur: Cursor, principal_id: int, contact_hash: str, number: str | None, processor: str | None
 ) -> Facts:
-    """Everything ``decide`` needs about one contact point, in a handful of indexed queries."""
-    key = {"p": principal_id, "c": contact_hash}
-    where = "WHERE principal_id = :p AND contact_hash = :c"
-    consents = tuple(
-        ConsentFact(r[0], r[1], from_us(r[2]), opt_dt(r[3]), opt_dt(r[4]), r[5])
-        for r in cur.execute(
-            "SELECT channel, purpose, given_at, expires_at, withdrawn_at, source "
-            f"FROM consents {where}",
-            key,
-        )
-    )
-    objections = tuple(
-        ObjectionFact(from_us(r[2]), r[0], r[1], r[3])
-        for r in cur.execute(f"SELECT channel, purpose, at, source FROM objections {where}", key)
-    )
-    refusals = tuple(
-        RefusalFact(from_us(r[0]), r[1])
-        for r in cur.execute(f"SELECT at, processor FROM refusals {where}", key)
-    )
-    contracts = tuple(
-        ContractFact(from_us(r[0]), opt_dt(r[1]))
-        for r in cur.execute(f"SELECT start_at, end_at FROM contracts {where}", key)
-    )
-    attempts = tuple(
-        AttemptFact(from_us(r[1]), r[0], r[2], r[3], r[4])
-        for r in cur.execute(
-            f"SELECT channel, at, processor, outcome, campaign FROM attempts {where}", key
-        )
-    )
-    budgets = tuple(
-        BudgetFact(r[0], int(r[1]), Period(r[2]), from_us(r[3]))
-        for r in cur.execute(f"SELECT channel, max_count, period, set_at FROM budgets {where}", key)
-    )
+    """Everything ``decide`` needs about one contact point: the six projections in one
+    statement (``UNION ALL`` over their ``(principal_id, contact_hash)`` indexes, each table's
+    rows in id order), the opposition lists in another, the processor in a third if asked."""
+    found: tuple[list[Any], ...] = ([], [], [], [], [], [])
+    for row in cur.execute(_FACTS_SQL, {"p": principal_id, "c": contact_hash}):
+        found[row[0]].append(_fact_of(row))
     snapshots = load_snapshots(cur, number) if number is not None else ()
     fact = processor_fact(cur, principal_id, processor) if processor is not None else None
+    consents, objections, refusals, contracts, attempts, budgets = (tuple(f) for f in found)
     return Facts(consents, objections, refusals, contracts, attempts, budgets, snapshots, fact)
 
 
+_SNAPSHOTS_SQL = (
+    "SELECT s.list_name, s.as_of, s.valid_until, (SELECT b.numbers FROM opposition_blocks b "
+    "WHERE b.snapshot_id = s.id AND b.first_number <= :n ORDER BY b.first_number DESC LIMIT 1) "
+    "FROM opposition_snapshots s ORDER BY s.as_of, s.id"
+)
+"""Each snapshot with the last block starting at or before the number: the only one that may
+hold it (blocks are disjoint ranges; ``block_holds`` bisects it). One index seek per snapshot,
+where ``first_number <= n AND last_number >= n`` would scan every block before the number."""
+
+
 def load_snapshots(cur: Cursor, number: str) -> tuple[SnapshotFact, ...]:
-    """Every snapshot, and whether it lists ``number`` (one indexed block read per snapshot)."""
+    """Every snapshot, ordered by ``(as_of, id)``, and whether it lists ``number`` (one
+    statement)."""
     value = to_int(number)
-    snapshots = []
-    for sid, name, as_of, valid_until, _ in list_snapshots(cur):
-        listed = False
-        if value is not None:
-            block = cur.execute(
-                "SELECT numbers FROM opposition_blocks WHERE snapshot_id = :s "
-                "AND first_number <= :n AND last_number >= :n",
-                {"s": sid, "n": value},
-            )
-            listed = bool(block) and block_holds(bytes(block[0][0]), value)
-        snapshots.append(
-            (as_of, sid, SnapshotFact(name, from_us(as_of), from_us(valid_until), listed))
+    return tuple(
+        SnapshotFact(
+            name,
+            from_us(as_of),
+            from_us(valid_until),
+            value is not None and block is not None and block_holds(bytes(block), value),
         )
-    return tuple(fact for _, _, fact in sorted(snapshots, key=lambda s: (s[0], s[1])))
+        for name, as_of, valid_until, block in cur.execute(_SNAPSHOTS_SQL, {"n": value})
+    )
 
 
 # ---------------------------------------------------------------------------------------------

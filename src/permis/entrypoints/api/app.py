@@ -16,6 +16,7 @@ from permis import __version__
 from permis.bootstrap import App
 from permis.entrypoints.api import decisions, errors, propagation, records, scrubs
 from permis.entrypoints.api.auth import Guard
+from permis.entrypoints.api.fast import SingleCheck
 from permis.entrypoints.web import agent, backoffice, public
 
 
@@ -57,6 +58,7 @@ def create_app(application: App, *, dispatch: bool = False) -> FastAPI:
     api.include_router(scrubs.router)
     api.state.scrub_jobs = scrubs.scrub_jobs(application)
     api.add_middleware(scrubs.UploadLimit, limit=settings.scrub_max_bytes)
+    api.add_middleware(SingleCheck)  # the hot GET /v1/decisions, in front of FastAPI (fast.py)
 
     @api.get("/healthz", tags=["service"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

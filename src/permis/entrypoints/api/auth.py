@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -76,12 +76,17 @@ class Guard:
 
 def caller(request: Request) -> KeyInfo:
     """The authenticated key of the request (401 when missing, malformed, unknown, revoked)."""
-    header = request.headers.get("authorization", "")
+    return authorised(request.app.state.guard, permis_app(request), request.headers)
+
+
+def authorised(guard: Guard, application: App, headers: Mapping[str, str]) -> KeyInfo:
+    """:func:`caller` on the request's headers alone (the single check's ASGI route has no
+    ``Request``): ``headers.get("authorization")``, then the key cache and the rate bucket."""
+    header = headers.get("authorization") or ""
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("missing API key: send Authorization: Bearer KEY")
-    guard: Guard = request.app.state.guard
-    info = guard.authenticate(permis_app(request), key.strip())
+    info = guard.authenticate(application, key.strip())
     guard.spend(info.key_id)
     return info
 

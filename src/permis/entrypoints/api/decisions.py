@@ -10,75 +10,35 @@ each distinct decision's JSON once, then only the contact point changes from row
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, GetJsonSchemaHandler, ValidationError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from permis.bootstrap import App
-from permis.domain.model import DEFAULT_PURPOSE, Audience, Channel, ReasonCode, Sector
-from permis.entrypoints.api.auth import acting_processor, permis_app, the_app
+from permis.entrypoints.api.auth import Guard, acting_processor, authorised, permis_app, the_app
+from permis.entrypoints.api.batch_body import read_batch
 from permis.entrypoints.api.common import aware
-from permis.entrypoints.api.roles import admit, guard
+from permis.entrypoints.api.decisions_model import (
+    BatchOut,
+    BatchRequest,
+    DecisionOut,
+    DecisionRequest,
+)
+from permis.entrypoints.api.roles import admitted, guard
 from permis.services.gate import CheckQuery
 from permis.services.gate_batch import BatchDecisions
 from permis.services.keys import KeyInfo
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
-MAX_BATCH = 10_000
-
-
-class DecisionRequest(BaseModel):
-    contact: str = Field(
-        min_length=1,
-        max_length=320,
-        description="Phone number in any form, or e-mail",
-        examples=["06 12 34 56 78", "+33612345678", "zoe@example.org"],
-    )
-    channel: Channel
-    at: datetime | None = Field(None, description="ISO 8601 with offset; default now")
-    processor: str | None = Field(None, max_length=200)
-    purpose: str = Field(DEFAULT_PURPOSE, max_length=200)
-    audience: Audience = Audience.CONSUMER
-    sector: Sector | None = None
-    campaign: str | None = Field(
-        None, max_length=200, description="The campaign, for the policy's per-campaign caps"
-    )
-
-
-class BatchRequest(BaseModel):
-    requests: list[DecisionRequest] = Field(max_length=MAX_BATCH)
-
-
-class ReasonOut(BaseModel):
-    code: ReasonCode
-    rule: str = Field(examples=["FR.D223-9.hours"])
-    reference: str = Field(examples=["Code de la consommation, art. D223-9"])
-    message: str
-    until: datetime | None = Field(description="When the reason lapses; null: never on its own")
-
-
-class DecisionOut(BaseModel):
-    """A Decision (DESIGN.md 4.1)."""
-
-    allowed: bool
-    contact: str | None = Field(description="The normalised contact point; null if unparseable")
-    channel: Channel
-    at: datetime
-    local_time: datetime
-    reasons: list[ReasonOut] = Field(description="Every reason, not the first")
-    next_allowed_at: datetime | None = Field(description="null: a reason never lapses on its own")
-    rules_version: str
-    policy_version: str | None = None
-
-
-class BatchOut(BaseModel):
-    decisions: list[DecisionOut]
-
-
 JSON = "application/json"
 
 
@@ -123,36 +83,59 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     openapi_extra={"parameters": _query_parameters(DecisionRequest)},
 )
 async def one_decision(request: Request) -> Response:
-    """The hot route, by hand: key and role first (401, 403), then the query (422), as
-    FastAPI's dependencies would, without their per-request cost."""
-    info = admit(request, "GET /v1/decisions")
+    """Documents the route; :class:`permis.entrypoints.api.fast.SingleCheck` answers it in
+    front of FastAPI (``create_app`` installs it), with the same :func:`single_check`."""
+    guard_: Guard = request.app.state.guard
     try:
-        asked = DecisionRequest.model_validate(dict(request.query_params))
+        body = single_check(permis_app(request), guard_, request.headers, request.scope)
     except ValidationError as error:
         raise RequestValidationError(error.errors()) from None
-    decision = permis_app(request).gate.check(_query(info, asked))
-    return Response(_dumps(decision.to_dict()), media_type=JSON)
+    return Response(body, media_type=JSON)
+
+
+def single_check(
+    application: App, guard_: Guard, headers: Mapping[str, str], scope: Mapping[str, Any]
+) -> bytes:
+    """The single check's answer: key and role first (401, 403: ``PermisError``), then the
+    query (422: pydantic's ``ValidationError``), as FastAPI's dependencies would, then the
+    decision as JSON bytes. The query is read as Starlette reads it (``parse_qsl`` keeping
+    blank values; a repeated parameter: the last one)."""
+    info = admitted(authorised(guard_, application, headers), "GET /v1/decisions")
+    text = scope["query_string"].decode("latin-1")
+    asked = DecisionRequest.model_validate(dict(parse_qsl(text, keep_blank_values=True)))
+    decision = application.gate.check(_query(info, asked))
+    return _dumps(decision.to_dict()).encode("utf-8")
 
 
 _HOLE = "\x00permis-contact\x00"
 
 
-def _batch_json(batch: BatchDecisions) -> str:
+def _batch_json(batch: BatchDecisions) -> bytes:
     """``{"decisions": [...]}``: each distinct decision serialised once around a hole where
-    each row's contact point goes (the only field that differs between rows sharing it)."""
+    each row's contact point goes (the only field that differs between rows sharing it); the
+    contact point itself through the ``json`` module's C string encoder."""
     halves: list[tuple[str, str]] = []
     for decision in batch.distinct:
         data = decision.to_dict()
         data["contact"] = _HOLE
-        text = _dumps(data)
-        before, _, after = text.partition(json.dumps(_HOLE))
+        before, _, after = _dumps(data).partition(json.dumps(_HOLE))
         halves.append((before, after))
-    dumps = json.dumps
+    quote = encode_basestring  # what json.dumps(..., ensure_ascii=False) does to a str
     rows = [
-        halves[i][0] + dumps(contact, ensure_ascii=False) + halves[i][1]
+        "null".join(halves[i]) if contact is None else quote(contact).join(halves[i])
         for i, contact in zip(batch.index, batch.contacts, strict=True)
     ]
-    return '{"decisions":[' + ",".join(rows) + "]}"
+    return ('{"decisions":[' + ",".join(rows) + "]}").encode("utf-8")
+
+
+class _BatchSchema:
+    """Documents a body as ``BatchRequest`` while FastAPI validates nothing (``Any``):
+    :func:`batch_body.read_batch` validates it, with ``BatchRequest``'s own errors."""
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(BatchRequest.__pydantic_core_schema__)
 
 
 @router.post(
@@ -162,9 +145,13 @@ def _batch_json(batch: BatchDecisions) -> str:
     responses={200: {"model": BatchOut, "description": "One decision per request, in order"}},
 )
 def batch_decisions(
-    batch: BatchRequest,
+    batch: Annotated[Any, Body(), _BatchSchema()],
     info: Annotated[KeyInfo, Depends(guard("POST /v1/decisions"))],
     application: Annotated[App, Depends(the_app)],
 ) -> Response:
-    queries = [_query(info, asked) for asked in batch.requests]
-    return Response(_batch_json(application.gate.check_many(queries)), media_type=JSON)
+    """The body is read as columns (``batch_body``): a contact per row, each distinct question
+    validated once; ``Gate.check_many`` on those columns; the JSON written with holes."""
+    columns = read_batch(batch)
+    questions = [_query(info, asked) for asked in columns.questions]
+    decided = application.gate.check_columns(columns.contacts, columns.group, questions)
+    return Response(_batch_json(decided), media_type=JSON)

@@ -81,11 +81,16 @@ def admit(request: Request, route: str) -> KeyInfo:
     """What :func:`guard` does, called by hand: the hot route skips FastAPI's dependency
     machinery (about a third of a single check's time)."""
     from permis.entrypoints.api.auth import caller
-    from permis.errors import Forbidden
 
-    info = caller(request)
+    return admitted(caller(request), route)
+
+
+def admitted(info: KeyInfo, route: str) -> KeyInfo:
+    """``info`` if its role may use ``route`` (admin may use every keyed route), else 403."""
     allowed = roles_of(route)
     if info.role is not Role.ADMIN and info.role not in allowed:
+        from permis.errors import Forbidden
+
         names = ", ".join(sorted(r.value for r in allowed | {Role.ADMIN}))
         raise Forbidden(f"role {info.role.value} may not use this route (allowed: {names})")
     return info
