@@ -50,7 +50,7 @@ from permis.domain.rules.registry import Rulebook, as_rulebook
 from permis.services.normalise import normalise_phones
 from permis.services.pipeline import Background, Prefetch
 from permis.services.policy import policy_in_force
-from permis.services.scrub_state import RegisterState, load_state, phone_numbers
+from permis.services.scrub_state import Probe, RegisterState, load_state, phone_numbers
 from permis.services.stages import report, stage
 
 INVALID = ReasonCode.INVALID_CONTACT.value
@@ -235,11 +235,11 @@ def decide_normalised(decider: Decider, norm: pl.DataFrame) -> pl.Series:
     holding each number, its facts' signature (erased contact points found by their keyed
     hash), then ``decide`` once per distinct signature."""
     state = decider.state
-    numbers = phone_numbers(norm["contact"])
     with stage("lists"):
-        listed = state.listed(numbers)
+        probe = Probe.of(phone_numbers(norm["contact"]))
+        listed = state.listed(probe)
     with stage("join facts"):
-        sig = state.signature_ids(norm["contact"], numbers)
+        sig = state.signature_ids(norm["contact"], probe)
     with stage("decide"):
         return decider.decide_frame(norm.with_columns(listed, sig))
 
