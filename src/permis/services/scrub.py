@@ -6,8 +6,9 @@ facts about it. So the pipeline is:
 
 1. normalise the contact column, vectorised (``services.normalise``);
 2. look the rows up in the register's contact points with facts, by value (a phone number as
-   the integer of its E.164 digits, by bisection in a sorted column; e-mails as text): each
-   gets its fact signature id (``scrub_state``), 0 without facts;
+   the integer of its E.164 digits, by bisection in a sorted column, the batch's numbers
+   sorted first so that the searches stay in cache; e-mails as text): each gets its fact
+   signature id (``scrub_state``), 0 without facts; the opposition lists the same way;
 3. call ``decide`` once per distinct signature (kind, country, region, zones, lists, facts:
    usually a few hundred for millions of rows) and broadcast the answer with a join on
    integers.
