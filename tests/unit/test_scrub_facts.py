@@ -193,3 +193,18 @@ def test_lookup_finds_present_keys_and_leaves_the_others_null() -> None:
     probe = pl.Series([9, None, 4, 3, 10, 0], dtype=pl.Int64)
     assert _lookup(keys, values, probe).to_list() == [90, None, None, 30, None, None]
     assert _lookup(keys.clear(), values.clear(), probe).to_list() == [None] * 6
+
+
+def test_a_probe_searches_sorted_numbers_and_answers_in_row_order() -> None:
+    from permis.services.scrub_state import Probe, _lookup
+
+    keys = pl.Series([3, 5, 9], dtype=pl.Int64)
+    values = pl.Series("sig", [30, 50, 90], dtype=pl.UInt32)
+    numbers = pl.Series([9, None, 4, 3, 10, 0, 3], dtype=pl.Int64)
+    probe = Probe.of(numbers)
+    assert probe.ordered.to_list() == [0, 3, 3, 4, 9, 10, None]
+    found = probe.back(_lookup(keys, values, probe.ordered))
+    assert found.to_list() == [90, None, None, 30, None, None, 30]
+    assert found.name == "sig" and found.dtype == pl.UInt32
+    empty = Probe.of(numbers.clear())
+    assert empty.back(_lookup(keys, values, empty.ordered)).to_list() == []

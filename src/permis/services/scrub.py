@@ -6,8 +6,9 @@ facts about it. So the pipeline is:
 
 1. normalise the contact column, vectorised (``services.normalise``);
 2. look the rows up in the register's contact points with facts, by value (a phone number as
-   the integer of its E.164 digits, by bisection in a sorted column; e-mails as text): each
-   gets its fact signature id (``scrub_state``), 0 without facts;
+   the integer of its E.164 digits, by bisection in a sorted column, the batch's numbers
+   sorted first so that the searches stay in cache; e-mails as text): each gets its fact
+   signature id (``scrub_state``), 0 without facts; the opposition lists the same way;
 3. call ``decide`` once per distinct signature (kind, country, region, zones, lists, facts:
    usually a few hundred for millions of rows) and broadcast the answer with a join on
    integers.
@@ -50,7 +51,7 @@ from permis.domain.rules.registry import Rulebook, as_rulebook
 from permis.services.normalise import normalise_phones
 from permis.services.pipeline import Background, Prefetch
 from permis.services.policy import policy_in_force
-from permis.services.scrub_state import RegisterState, load_state, phone_numbers
+from permis.services.scrub_state import Probe, RegisterState, load_state, phone_numbers
 from permis.services.stages import report, stage
 
 INVALID = ReasonCode.INVALID_CONTACT.value
@@ -235,11 +236,11 @@ def decide_normalised(decider: Decider, norm: pl.DataFrame) -> pl.Series:
     holding each number, its facts' signature (erased contact points found by their keyed
     hash), then ``decide`` once per distinct signature."""
     state = decider.state
-    numbers = phone_numbers(norm["contact"])
     with stage("lists"):
-        listed = state.listed(numbers)
+        probe = Probe.of(phone_numbers(norm["contact"]))
+        listed = state.listed(probe)
     with stage("join facts"):
-        sig = state.signature_ids(norm["contact"], numbers)
+        sig = state.signature_ids(norm["contact"], probe)
     with stage("decide"):
         return decider.decide_frame(norm.with_columns(listed, sig))
 

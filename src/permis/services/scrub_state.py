@@ -53,14 +53,45 @@ def phone_numbers(contacts: pl.Series) -> pl.Series:
     return pl.select(pl.when(plus).then(digits)).to_series().alias("number")
 
 
+def _search(keys: pl.Series, probe: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Where each ``probe`` is or would be in ``keys`` (sorted, unique, not empty), and whether
+    it is there: a binary search, no hash table of millions of keys built per batch."""
+    at = keys.search_sorted(probe.fill_null(keys[0]), side="left").clip(0, len(keys) - 1)
+    return at, (keys.gather(at) == probe).fill_null(False)
+
+
 def _lookup(keys: pl.Series, values: pl.Series, probe: pl.Series) -> pl.Series:
-    """``values`` at each ``probe`` in ``keys`` (sorted, unique), null where it is absent: a
-    binary search, no hash table of millions of keys built per batch."""
+    """``values`` at each ``probe`` in ``keys`` (sorted, unique), null where it is absent."""
     if not len(keys):
         return pl.Series(values.name, [None] * len(probe), dtype=values.dtype)
-    at = keys.search_sorted(probe.fill_null(keys[0]), side="left").clip(0, len(keys) - 1)
-    found = (keys.gather(at) == probe).fill_null(False)
+    at, found = _search(keys, probe)
     return pl.select(pl.when(found).then(values.gather(at))).to_series().alias(values.name)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A batch's ``phone_numbers``, also sorted: the binary searches of sorted probes follow
+    the same paths one after the other, in cache (measured on 1 M random numbers in 1.6 M
+    keys: 0.28 s in row order, 0.21 s sort included; more in a 12 M list). The answers found
+    in sorted order are put back in row order by :meth:`back`."""
+
+    numbers: pl.Series  # in row order
+    order: pl.Series  # numbers.arg_sort()
+    ordered: pl.Series  # numbers sorted, nulls last
+
+    @classmethod
+    def of(cls, numbers: pl.Series) -> Probe:
+        order = numbers.arg_sort(nulls_last=True)
+        return cls(numbers, order, numbers.gather(order))
+
+    def back(self, found: pl.Series) -> pl.Series:
+        """``found`` (one value per sorted number) in the rows' order."""
+        if not len(found):
+            return found
+        rows = pl.Series(found.name, [None], dtype=found.dtype).extend_constant(
+            None, len(found) - 1
+        )
+        return rows.scatter(self.order, found)
 
 
 @dataclass
@@ -76,10 +107,11 @@ class RegisterState:
     erased: dict[int, dict[str, int]] = field(default_factory=dict)
     """Erased contact points with facts: bucket -> {contact_hash: sig}."""
 
-    def signature_ids(self, contacts: pl.Series, numbers: pl.Series) -> pl.Series:
+    def signature_ids(self, contacts: pl.Series, probe: Probe) -> pl.Series:
         """Each row's signature id (NO_FACTS without facts): numbers joined as integers, other
         values as text, erased contact points found by their keyed hash."""
-        sig = _lookup(self.by_number["number"], self.by_number["sig"], numbers)
+        numbers = probe.numbers
+        sig = probe.back(_lookup(self.by_number["number"], self.by_number["sig"], probe.ordered))
         if self.by_text.height:
             frame = pl.DataFrame({"contact": contacts, "number": numbers})
             texts = frame.with_columns(
@@ -119,14 +151,14 @@ class RegisterState:
             )
         return found
 
-    def listed(self, numbers: pl.Series) -> pl.Series:
+    def listed(self, probe: Probe) -> pl.Series:
         """For each number, a bit mask of the snapshots holding it (bit i: ``snapshots[i]``):
         a binary search in each sorted list, no hash table of millions of numbers per batch."""
-        mask = pl.Series("listed", [0] * len(numbers), dtype=pl.UInt32)
-        for i, entries in self.entries.items():
-            held = _lookup(entries, pl.repeat(True, len(entries), eager=True), numbers)
-            mask = mask + held.fill_null(False).cast(pl.UInt32) * (1 << i)
-        return mask
+        mask = pl.zeros(len(probe.numbers), pl.UInt32, eager=True).alias("listed")
+        held = [(i, entries) for i, entries in self.entries.items() if len(entries)]
+        for i, entries in held:
+            mask = mask + _search(entries, probe.ordered)[1].cast(pl.UInt32) * (1 << i)
+        return probe.back(mask) if held else mask
 
 
 # ---------------------------------------------------------------------------------------------
