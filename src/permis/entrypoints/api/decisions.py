@@ -10,12 +10,11 @@ each distinct decision's JSON once, then only the contact point changes from row
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,7 +24,6 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from permis.bootstrap import App
-from permis.domain.model import Channel
 from permis.entrypoints.api.auth import Guard, acting_processor, authorised, permis_app, the_app
 from permis.entrypoints.api.batch_body import read_batch
 from permis.entrypoints.api.common import aware
@@ -108,50 +106,10 @@ def single_check(
     decision as JSON bytes. The query is read as Starlette reads it (``parse_qsl`` keeping
     blank values; a repeated parameter: the last one)."""
     info = admitted(authorised(guard_, application, headers), "GET /v1/decisions")
-    asked = read_query(scope["query_string"].decode("latin-1"))
+    text = scope["query_string"].decode("latin-1")
+    asked = DecisionRequest.model_validate(dict(parse_qsl(text, keep_blank_values=True)))
     decision = application.gate.check(_query(info, asked))
     return _dumps(decision.to_dict()).encode("utf-8")
-
-
-def read_query(text: str) -> DecisionRequest:
-    """The query as ``DecisionRequest`` validates it; a dialer's usual query (``contact``,
-    ``channel``, ``at`` with a plain offset, each once, nothing to unquote but ``%XX``) is read
-    by hand, anything else by pydantic (its errors are the 422s)."""
-    common = _common_query(text)
-    if common is not None:
-        return DecisionRequest.model_construct(**common)
-    return DecisionRequest.model_validate(dict(parse_qsl(text, keep_blank_values=True)))
-
-
-_COMMON = frozenset({"contact", "channel", "at"})
-_CHANNELS = {channel.value: channel for channel in Channel}
-_PLAIN_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:Z|[+-]\d{2}:\d{2})")
-
-
-def _common_query(text: str) -> dict[str, Any] | None:
-    """``contact``, ``channel`` and ``at`` when the query is only those, valid, each once and
-    in forms read the same by pydantic (None otherwise: the caller asks pydantic)."""
-    if "+" in text or not text.isascii():
-        return None
-    found: dict[str, Any] = {}
-    for part in text.split("&"):
-        name, equals, value = part.partition("=")
-        if not equals or name not in _COMMON or name in found:
-            return None
-        found[name] = unquote(value) if "%" in value else value
-    contact, channel = found.get("contact"), _CHANNELS.get(found.get("channel", ""))
-    if contact is None or not 0 < len(contact) <= 320 or channel is None:
-        return None
-    found["channel"] = channel
-    at = found.get("at")
-    if at is not None:
-        if not _PLAIN_AT.fullmatch(at):
-            return None
-        try:
-            found["at"] = datetime.fromisoformat(at)
-        except ValueError:
-            return None
-    return found
 
 
 _HOLE = "\x00permis-contact\x00"
