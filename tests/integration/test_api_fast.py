@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from starlette.applications import Starlette
 
 from permis.bootstrap import App
 from permis.domain.model import Channel, Source
@@ -116,6 +117,39 @@ def test_an_unexpected_failure_is_the_one_error_body(
     )
     assert got.status_code == 500
     assert got.json() == {"error": {"code": "INTERNAL_ERROR", "message": "internal error"}}
+
+
+def test_the_single_check_is_answered_ahead_of_fastapi(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``PermisAPI`` sends the hot route to the layer before FastAPI's own entry (and only
+    while the layer is installed); an unexpected error there still reaches the server."""
+    entered: list[str] = []
+    starlette_call = Starlette.__call__
+
+    async def spy(self: Starlette, scope: Any, receive: Any, send: Any) -> None:
+        entered.append(scope.get("path", scope["type"]))
+        await starlette_call(self, scope, receive, send)
+
+    monkeypatch.setattr(Starlette, "__call__", spy)
+    key = _key(app, Role.CAMPAIGN)
+    asked = {"contact": "0612345678", "channel": "call"}
+    with TestClient(create_app(app)) as fast:
+        entered.clear()
+        assert fast.get("/v1/decisions", params=asked, headers=key).status_code == 200
+        assert fast.get("/healthz").status_code == 200
+        assert entered == ["/healthz"]
+    with TestClient(_without_layer(create_app(app))) as slow:
+        entered.clear()
+        assert slow.get("/v1/decisions", params=asked, headers=key).status_code == 200
+        assert entered == ["/v1/decisions"]
+
+    def broken(query: CheckQuery) -> None:
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(app.gate, "check", broken)
+    with TestClient(create_app(app)) as fast, pytest.raises(RuntimeError, match="broken"):
+        fast.get("/v1/decisions", params=asked, headers=key)
 
 
 # -- the batch body -------------------------------------------------------------------------------

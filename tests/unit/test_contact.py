@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
+from typing import Any
 
 import phonenumbers
 import pytest
@@ -566,3 +568,39 @@ def test_mask_never_shows_the_whole_number(digits: str) -> None:
     masked = mask("+" + digits)
     assert digits not in masked
     assert len(masked) == len(digits) + 1
+
+
+def _country_code_unfiltered(nsn: str) -> int:
+    """``_country_code`` as it was before the general-pattern prefilter: every overseas code
+    asked to ``phonenumbers``."""
+    if nsn.startswith("8"):
+        return 33
+    code = contact.OVERSEAS_PREFIXES.get(nsn[:3])
+    if code is not None:
+        return code
+    found = [
+        cc
+        for cc in contact.OVERSEAS_CODES
+        if phonenumbers.is_valid_number(phonenumbers.PhoneNumber(cc, int(nsn)))
+    ]
+    if len(found) > 1:
+        raise InvalidContact(contact.AMBIGUOUS)
+    return found[0] if found else 33
+
+
+def _outcome(function: Any, nsn: str) -> int | str:
+    try:
+        return int(function(nsn))
+    except InvalidContact as error:
+        return error.message
+
+
+def test_the_overseas_prefilter_changes_no_country_code() -> None:
+    """Every 4-digit prefix of the national plan, with random and edge tails: the prefilter
+    only skips codes under which the number could not be valid."""
+    rng = random.Random(4)
+    for head in range(1000, 10000):
+        for tail in (0, 99999, *(rng.randrange(100000) for _ in range(6))):
+            nsn = f"{head}{tail:05d}"
+            expected = _outcome(_country_code_unfiltered, nsn)
+            assert _outcome(contact._country_code, nsn) == expected, nsn

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -86,6 +87,22 @@ OVERSEAS_CODES: Final = (590, 594, 596, 262, 508)
 """Other ranges (0709…, 0708 4…, 0268 8…, 0598 7…, 09 39 …, 09 47 …, 09 76 …) go to the one
 of these country codes under which ``phonenumbers`` finds the number valid; refused when several
 do (its metadata overlaps in 09 39 6… and 09 76 …), +33 when none does."""
+
+
+def _general_patterns(code: int) -> tuple[re.Pattern[str], ...]:
+    """The general patterns of ``code``'s regions: a number that matches none of them is not
+    valid under ``code`` (``is_valid_number`` checks the general pattern before any other)."""
+    found = []
+    for region in phonenumbers.region_codes_for_country_code(code):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        if metadata is not None and metadata.general_desc is not None:
+            found.append(re.compile(metadata.general_desc.national_number_pattern or "(?!)"))
+    return tuple(found)
+
+
+_OVERSEAS_GENERAL: Final = {code: _general_patterns(code) for code in OVERSEAS_CODES}
+"""A cheap necessary condition before ``is_valid_number`` in :func:`_country_code`: most
+national numbers (metropolitan mobiles) match no overseas range and were parsed five times over."""
 
 _SEPARATORS: Final = frozenset(".-/()\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
 _DIGITS: Final = frozenset("0123456789")
@@ -232,7 +249,8 @@ def _country_code(nsn: str) -> int:
     found = [
         cc
         for cc in OVERSEAS_CODES
-        if phonenumbers.is_valid_number(
+        if any(pattern.fullmatch(nsn) for pattern in _OVERSEAS_GENERAL[cc])
+        and phonenumbers.is_valid_number(
             phonenumbers.PhoneNumber(country_code=cc, national_number=national)
         )
     ]

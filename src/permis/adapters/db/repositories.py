@@ -465,7 +465,7 @@ def load_snapshots(cur: Cursor, number: str) -> tuple[SnapshotFact, ...]:
             name,
             from_us(as_of),
             from_us(valid_until),
-            value is not None and block is not None and block_holds(bytes(block), value),
+            value is not None and block is not None and block_holds(block, value),
         )
         for name, as_of, valid_until, block in cur.execute(_SNAPSHOTS_SQL, {"n": value})
     )

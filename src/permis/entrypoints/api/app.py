@@ -16,7 +16,7 @@ from permis import __version__
 from permis.bootstrap import App
 from permis.entrypoints.api import decisions, errors, propagation, records, scrubs
 from permis.entrypoints.api.auth import Guard
-from permis.entrypoints.api.fast import SingleCheck
+from permis.entrypoints.api.fast import PermisAPI, SingleCheck
 from permis.entrypoints.web import agent, backoffice, public
 
 
@@ -35,7 +35,7 @@ def create_app(application: App, *, dispatch: bool = False) -> FastAPI:
         if background is not None:
             await background.close()
 
-    api = FastAPI(
+    api = PermisAPI(
         lifespan=lifespan,
         title="Permis",
         version=__version__,
