@@ -291,30 +291,28 @@ def drive_rate(port: int, key: str, pool: list[str], seconds: float, rate: float
     )
 
 
-def at_rate(port: int, key: str, pool: list[str], seconds: int, folder: Path) -> Any:
-    args = folder / "rate.json"
-    args.write_text(json.dumps([port, key, pool[:20000], seconds, RATE]))
+def _client(flag: str, arguments: list[Any], folder: Path) -> Any:
+    """Run this module's client ``flag`` in another process (so that its CPU is not the
+    server's nor this process's); its last line of output is its JSON answer."""
+    args = folder / f"{flag.strip('-')}.json"
+    args.write_text(json.dumps(arguments))
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.http", "--rate", str(args)],
+        [sys.executable, "-m", "benchmarks.http", flag, str(args)],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     return json.loads(out.splitlines()[-1])
+
+
+def at_rate(port: int, key: str, pool: list[str], seconds: int, folder: Path) -> Any:
+    return _client("--rate", [port, key, pool[:20000], seconds, RATE], folder)
 
 
 def single_checks(port: int, key: str, pool: list[str], seconds: int, folder: Path) -> Any:
     if shutil.which("wrk"):
         return _wrk(port, key, pool, seconds, folder)
-    args = folder / "drive.json"
-    args.write_text(json.dumps([port, key, pool[:20000], seconds, 32]))
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.http", "--drive", str(args)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(out.splitlines()[-1])
+    return _client("--drive", [port, key, pool[:20000], seconds, 32], folder)
 
 
 # -- batches --------------------------------------------------------------------------------------
@@ -351,15 +349,7 @@ def drive_batches(port: int, key: str, pool: list[str], rounds: int) -> None:
 
 
 def batches(port: int, key: str, pool: list[str], folder: Path, rounds: int = 10) -> Any:
-    args = folder / "batches.json"
-    args.write_text(json.dumps([port, key, pool, rounds]))
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.http", "--batches", str(args)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return json.loads(out.splitlines()[-1])
+    return _client("--batches", [port, key, pool, rounds], folder)
 
 
 def in_process_batch(url: str, pool: list[str]) -> float:
