@@ -53,6 +53,7 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/typer permis.entrypoints.cli utils docs --name permis --title "permis command line" --output docs/cli.md
 	$(BIN)/permis rules --markdown > docs/rules.md
+	PERMIS_WRITE_DOCS=1 $(BIN)/pytest -q tests/e2e tests/integration/test_report.py  # the screenshots
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis build *.egg-info src/*.egg-info

@@ -1,5 +1,5 @@
 """The back office in headless Chromium (Debian's ``/usr/bin/chromium``, Playwright), JavaScript
-off, against the real uvicorn server of ``test_pages_browser`` (shared by conftest.py). Writes ``docs/backoffice.png``."""
+off, against the real uvicorn server of ``test_pages_browser`` (shared by conftest.py). Writes ``docs/backoffice.png`` with ``PERMIS_WRITE_DOCS=1``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from permis.domain.model import Channel, Outcome, Source
 from permis.entrypoints.web.backoffice import TITLES
 from permis.services.keys import Role
 from permis.services.reports import compliance_figures
-from tests.e2e.test_pages_browser import DOCS, LABELLED, no_js_page
+from tests.e2e.test_pages_browser import LABELLED, no_js_page, shot
 from tests.integration.test_report import populate
 
 
@@ -90,7 +90,7 @@ def test_the_back_office_in_chromium(
     assert [(c["name"], c["httpOnly"], c["sameSite"], c["path"]) for c in cookies] == [
         ("permis_backoffice", True, "Strict", "/backoffice")
     ]
-    page.screenshot(path=str(DOCS / "backoffice.png"), full_page=True)
+    page.screenshot(path=str(shot("backoffice.png")), full_page=True)
 
     with page.expect_download() as download:
         page.locator("section#objections_by_source").get_by_role("link", name="CSV").click()

@@ -2,13 +2,15 @@
 driven by Playwright), against a real uvicorn server on a free port, JavaScript turned off.
 
 Needs Debian's ``chromium`` package (or ``PERMIS_TEST_CHROMIUM`` naming another Chromium); no
-browser download. Writes ``docs/preference-page.png`` and ``docs/agent-screen.png`` for the README.
+browser download. Writes ``docs/preference-page.png`` and ``docs/agent-screen.png`` for the README
+(with ``PERMIS_WRITE_DOCS=1``, as ``make docs`` sets it).
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -36,6 +38,15 @@ ARGS = [
     "--disable-sync",
 ]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def shot(name: str) -> Path:
+    """Where a screenshot goes: ``docs/`` with ``PERMIS_WRITE_DOCS=1`` (``make docs``), else a
+    temporary folder (a test run leaves the tree as it found it)."""
+    folder = DOCS if os.environ.get("PERMIS_WRITE_DOCS") else Path(tempfile.gettempdir())
+    return folder / name
+
+
 EMAIL = "camille.martin@example.org"
 PHONE = "+33612345678"
 
@@ -137,7 +148,7 @@ def test_the_preference_page_in_chromium(app: App, server: str, browser: Browser
         "ConsentWithdrawn",
         "ObjectionRecorded",
     ]
-    page.screenshot(path=str(DOCS / "preference-page.png"), full_page=True)
+    page.screenshot(path=str(shot("preference-page.png")), full_page=True)
     page.context.close()
 
 
@@ -188,7 +199,7 @@ def test_the_agent_screen_in_chromium(app: App, server: str, browser: Browser) -
     assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [
         ("permis_agent", True, "Strict")
     ]
-    page.screenshot(path=str(DOCS / "agent-screen.png"), full_page=True)
+    page.screenshot(path=str(shot("agent-screen.png")), full_page=True)
 
     page.get_by_label("Numéro de téléphone ou courriel").fill("06 12 34 (bureau)")
     page.get_by_role("button", name="Enregistrer").click()
