@@ -15,7 +15,7 @@ from permis.errors import UnknownContact, UsageError
 from permis.services.audit import verify
 from permis.services.erasure import access, erase
 from permis.services.gate import CheckQuery
-from permis.services.scrub import ScrubRequest, run_scrub
+from permis.services.scrub import ScrubRequest, ScrubSummary, run_scrub
 
 NUMBER = "06 12 34 56 78"
 E164 = "+33612345678"
@@ -52,6 +52,16 @@ def _erase(app: App) -> None:
     erase(app.db, app.clock, principal=None, contact=NUMBER, reason="art. 17 request", actor="dpo")
 
 
+def _scrub(app: App, folder: Path, rows: str) -> tuple[ScrubSummary, pl.DataFrame]:
+    """A campaign of ``nom;telephone`` rows scrubbed for calls at AT: the summary, the rejects."""
+    campaign = folder / "campaign.csv"
+    campaign.write_text("nom;telephone\n" + rows, encoding="utf-8")
+    request = ScrubRequest(channel=Channel.CALL, at=t(AT))
+    out, rejects = folder / "ok.csv", folder / "rejects.csv"
+    summary = run_scrub(app.db, app.gate.rules, campaign, request, out, rejects)
+    return summary, pl.read_csv(rejects, separator=";", infer_schema=False)
+
+
 def _no_personal_data_left(app: App) -> None:
     with app.db.transaction() as cur:
         dump = json.dumps(
@@ -85,14 +95,7 @@ def test_an_erased_number_is_still_refused_by_check_and_by_scrub(app: App, tmp_p
     _erase(app)
     decision = app.gate.check(CheckQuery("+33 6 12 34 56 78", Channel.CALL, t(AT)))
     assert not decision.allowed and "OBJECTION" in decision.codes
-    campaign = tmp_path / "campaign.csv"
-    campaign.write_text(
-        "nom;telephone\nDupont;06.12.34.56.78\nMartin;0698765432\n", encoding="utf-8"
-    )
-    request = ScrubRequest(channel=Channel.CALL, at=t(AT))
-    out, rejects = tmp_path / "ok.csv", tmp_path / "rejects.csv"
-    summary = run_scrub(app.db, app.gate.rules, campaign, request, out, rejects)
-    refused = pl.read_csv(rejects, separator=";", infer_schema=False)
+    summary, refused = _scrub(app, tmp_path, "Dupont;06.12.34.56.78\nMartin;0698765432\n")
     row = refused.filter(pl.col("nom") == "Dupont")
     assert row.height == 1 and "OBJECTION" in row["permis_reasons"][0].split("|")
     assert summary.by_reason.get("OBJECTION") == 1
@@ -202,12 +205,8 @@ def test_a_person_who_comes_back_after_erasure_is_held_again_and_decided_alike(
         old = json.dumps(cur.execute("SELECT * FROM events WHERE type <> 'ConsentGiven'"))
     assert E164 not in old and "J'accepte" not in old  # what was erased stays erased
     decision = app.gate.check(CheckQuery(NUMBER, Channel.CALL, t(AT)))
-    campaign = tmp_path / "campaign.csv"
-    campaign.write_text("nom;telephone\nDupont;06.12.34.56.78\n", encoding="utf-8")
-    request = ScrubRequest(channel=Channel.CALL, at=t(AT))
-    out, rejects = tmp_path / "ok.csv", tmp_path / "rejects.csv"
-    summary = run_scrub(app.db, app.gate.rules, campaign, request, out, rejects)
+    summary, refused = _scrub(app, tmp_path, "Dupont;06.12.34.56.78\n")
     assert summary.allowed == int(decision.allowed)
     if not decision.allowed:
-        reasons = pl.read_csv(rejects, separator=";", infer_schema=False)["permis_reasons"][0]
+        reasons = refused["permis_reasons"][0]
         assert sorted(reasons.split("|")) == sorted(decision.codes)
