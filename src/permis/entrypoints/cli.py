@@ -322,11 +322,8 @@ def _only(name: str) -> typer.Typer:
 
 
 def _command_name(info: typer.models.CommandInfo) -> str:
-    """The name Typer gives a command: its own, or its function's with ``-`` for ``_``."""
-    if info.name:
-        return info.name
-    function = info.callback
-    return getattr(function, "__name__", "").lower().replace("_", "-")
+    """The name Typer gives a command: its own, or its function's (as ``typer.main`` does)."""
+    return info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))
 
 
 def _root() -> None:
