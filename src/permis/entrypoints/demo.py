@@ -141,6 +141,19 @@ def _evidence(app: App, clock: _Clock, echo: Echo) -> None:
 
 
 def _story(app: App, clock: _Clock, echo: Echo) -> None:
+    _martin(app, clock, echo)
+    _other_answers(app, echo)
+    _scrub(app, echo)
+    _title(echo, "12. The audit chain")
+    for report in verify(app.db):
+        state = "intact" if report.ok else f"BROKEN at event {report.broken_event_id}"
+        echo(f"principal {report.principal_id}: {report.events} events, hash chain {state}")
+    _evidence(app, clock, echo)
+
+
+def _martin(app: App, clock: _Clock, echo: Echo) -> None:
+    """Steps 1 to 6: consent, calling hours, the legal cap, the objection, its propagation and
+    the late call centre."""
     from permis.entrypoints import demo_propagation
 
     reg = app.register
@@ -211,6 +224,11 @@ def _story(app: App, clock: _Clock, echo: Echo) -> None:
     echo(history_text(reg.history(None, MARTIN)))
     demo_propagation.report_violation(app, echo)
 
+
+def _other_answers(app: App, echo: Echo) -> None:
+    """Steps 7 to 10: an overseas number, a personal budget, the rules before 11 Aug 2026, a
+    badly written number."""
+    reg = app.register
     _title(echo, "7. An overseas number at Paris office hours")
     reg.record_consent(
         principal=None,
@@ -266,12 +284,3 @@ def _story(app: App, clock: _Clock, echo: Echo) -> None:
 
     _title(echo, "10. A number written badly is refused, never guessed")
     _check(app, echo, "tel: 06 12 34 56 78 (bureau)", Channel.CALL, "2026-11-24T11:00:00+01:00")
-
-    _scrub(app, echo)
-
-    _title(echo, "12. The audit chain")
-    for report in verify(app.db):
-        state = "intact" if report.ok else f"BROKEN at event {report.broken_event_id}"
-        echo(f"principal {report.principal_id}: {report.events} events, hash chain {state}")
-
-    _evidence(app, clock, echo)
