@@ -150,12 +150,13 @@ def main() -> None:
             )
         except Exception as exc:  # a benchmark never hides a failure: it reports it
             rows.append(("PostgreSQL", f"failed: {type(exc).__name__}", ""))
-    write(rows, [*bulk_sections(), *other_sections()])
+    write(rows, [*other_sections(("machine",)), *bulk_sections(), *other_sections(OTHER)])
 
 
 OTHER = ("http", "propagation", "pressure", "audit", "relevance")
 """The other issues' benchmarks, each a module with ``section()`` (run alone: ``python -m
-benchmarks.<name>``). ``BENCH_ONLY=scrub,http`` runs a subset (``scrub`` is the bulk part)."""
+benchmarks.<name>``). ``BENCH_ONLY=scrub,http`` runs a subset (``scrub`` is the bulk part; add
+``machine``, the baselines every figure is read against, to measure them again beside it)."""
 
 
 def wanted(name: str) -> bool:
@@ -163,11 +164,11 @@ def wanted(name: str) -> bool:
     return not only or name in only.split(",")
 
 
-def other_sections() -> list[str]:
+def other_sections(names: tuple[str, ...]) -> list[str]:
     import importlib
 
     out = []
-    for name in OTHER:
+    for name in names:
         if not wanted(name):
             out += [kept(name)]
             continue
