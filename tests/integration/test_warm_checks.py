@@ -16,9 +16,13 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
+from permis.adapters.db import repositories as repo
+from permis.adapters.db.warm import WarmCache
 from permis.bootstrap import App, build
 from permis.config import Settings
-from permis.domain.model import Channel, Source
+from permis.domain.model import Channel, SnapshotFact, Source
 from permis.services.gate import CheckQuery, Gate
 from permis.services.lists import import_list
 from tests.conftest import BACKEND, FakeClock
@@ -129,3 +133,31 @@ def test_a_cache_of_zero_entries_reads_the_register_every_time(database_url: str
         assert "OBJECTION" in codes(app.gate)
     finally:
         app.close()
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="the warm cache is kept on SQLite only")
+def test_the_lists_read_through_the_cache_are_those_the_register_gives(
+    app: App, tmp_path: Path
+) -> None:
+    numbers = [f"+336{n:08d}" for n in range(10_000, 40_000, 3)]  # 10,000: three blocks
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("\n".join(numbers))
+    second.write_text("\n".join(numbers[::7]))
+    import_list(app.db, "bloctel", first, datetime.fromisoformat("2026-07-01T00:00:00+02:00"), AT)
+    import_list(app.db, "bloctel", second, datetime.fromisoformat("2026-07-15T00:00:00+02:00"), AT)
+    asked = [f"+336{n:08d}" for n in range(9_990, 40_010)] + ["+33123", "zoe@example.org", "+1"]
+    warm = WarmCache(app.db, 10)
+    for _ in range(2):  # the second time, every block comes from memory
+        with app.db.transaction() as cur:
+            generation = warm.generation()
+            for number in asked:
+                assert warm.snapshots(cur, generation, number) == repo.load_snapshots(
+                    cur, number
+                ), number
+    listed = [n for n in asked if any(s.listed for s in repo_snapshots(app, n))]
+    assert len(listed) == len(numbers)
+
+
+def repo_snapshots(app: App, number: str) -> tuple[SnapshotFact, ...]:
+    with app.db.transaction() as cur:
+        return repo.load_snapshots(cur, number)

@@ -107,33 +107,34 @@ class Gate:
         self, query: CheckQuery, point: ContactPoint | None
     ) -> tuple[repo.Principal, Policy, Facts] | None:
         """:meth:`_load` from the warm cache when the register has not changed since it was
-        read (one ``PRAGMA`` and no transaction), else read in a transaction and remembered."""
+        read (one ``PRAGMA`` and no transaction), else read in a transaction and remembered.
+        One entry per principal as named, contact point and processor: all three are read in
+        the same transaction, so they always belong together."""
         warm = self.warm
         assert warm is not None
-        generation = warm.generation()
-        owner: tuple[repo.Principal, Policy] | None = warm.get(
-            generation, ("principal", query.principal)
-        )
-        if owner is not None:
-            if point is None:
-                return owner[0], owner[1], Facts()
-            key = (owner[0].id, owner[0].hash_key, point.value, query.processor)
-            cached: Facts | None = warm.get(generation, key)
-            if cached is not None:
-                return owner[0], owner[1], cached
+        key = (query.principal, point.value if point is not None else None, query.processor)
+        loaded: tuple[repo.Principal, Policy, Facts] | None = warm.get(warm.generation(), key)
+        if loaded is not None:
+            return loaded
         with self.db.transaction() as cur:
             generation = warm.generation()  # the snapshot of what is read next
             principal = self._principal_now(cur, query.principal)
             policy = self.policy_for(cur, principal)
-            warm.put(generation, ("principal", query.principal), (principal, policy))
             facts = Facts()
             if point is not None:
                 hashed = contact_hash(point.value, principal.hash_key)
                 number = point.value if point.kind is ContactKind.PHONE else None
-                facts = repo.load_facts(cur, principal.id, hashed, number, query.processor)
-                key = (principal.id, principal.hash_key, point.value, query.processor)
-                warm.put(generation, key, facts)
-        return principal, policy, facts
+                facts = repo.load_facts(
+                    cur,
+                    principal.id,
+                    hashed,
+                    number,
+                    query.processor,
+                    lambda n: warm.snapshots(cur, generation, n),
+                )
+            loaded = (principal, policy, facts)
+            warm.put(generation, key, loaded)
+        return loaded
 
     def _principal_now(self, cur: Cursor, name: str | None) -> repo.Principal:
         """``find_principal`` as the register is now (the warm cache keeps it per generation)."""

@@ -176,7 +176,10 @@ class Database:
         stay, the register this connection sees has not changed (``adapters.db.warm``). Run
         first in a transaction, the pragma also starts that transaction's snapshot."""
         conn = self._connect()
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        cursor = getattr(self._local, "stamp", None)
+        if cursor is None or cursor.connection is not conn:
+            cursor = self._local.stamp = conn.cursor()
+        version = cursor.execute("PRAGMA data_version").fetchone()[0]
         return conn, int(version), int(conn.total_changes)
 
     def read_frame(self, sql: str, schema: dict[str, Any]) -> Any:
