@@ -108,8 +108,9 @@ class Gate:
     ) -> tuple[repo.Principal, Policy, Facts] | None:
         """:meth:`_load` from the warm cache when the register has not changed since it was
         read (one ``PRAGMA`` and no transaction), else read in a transaction and remembered.
-        One entry per principal as named, contact point and processor: all three are read in
-        the same transaction, so they always belong together."""
+        One entry per principal as named, contact point and processor (all three read in one
+        transaction), and one per principal as named (its row and policy, read once per
+        generation rather than at each contact point first seen)."""
         warm = self.warm
         assert warm is not None
         key = (query.principal, point.value if point is not None else None, query.processor)
@@ -118,8 +119,14 @@ class Gate:
             return loaded
         with self.db.transaction() as cur:
             generation = warm.generation()  # the snapshot of what is read next
-            principal = self._principal_now(cur, query.principal)
-            policy = self.policy_for(cur, principal)
+            owner: tuple[repo.Principal, Policy] | None = warm.get(
+                generation, ("principal", query.principal)
+            )
+            if owner is None:
+                found = self._principal_now(cur, query.principal)
+                owner = (found, self.policy_for(cur, found))
+                warm.put(generation, ("principal", query.principal), owner)
+            principal, policy = owner
             facts = Facts()
             if point is not None:
                 hashed = contact_hash(point.value, principal.hash_key)
