@@ -67,7 +67,7 @@ def build(
         settings=settings,
         db=db,
         register=Register(db, clock, settings.delivery_grace_seconds),
-        gate=Gate(db, rulebook(settings), clock),
+        gate=Gate(db, rulebook(settings), clock, cache_size=settings.check_cache_entries),
         clock=clock,
         keys=Keys(db, clock),
     )

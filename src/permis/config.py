@@ -85,6 +85,9 @@ class Settings:
     SQLite register, or in the working directory."""
     scrub_max_bytes: int = 2 * 1024**3
     """Largest file accepted by ``POST /v1/scrubs`` (0: no limit)."""
+    check_cache_entries: int = 65_536
+    """Contact points whose register reads each process keeps for single checks (SQLite only;
+    never stale: dropped at any commit; 0: read the register on every check)."""
     relevance_report_path: str = ""
     """The page ``permis model report --out FILE`` wrote, shown at ``/backoffice/relevance``
     (empty: that page says how to produce it)."""

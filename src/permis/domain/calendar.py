@@ -86,12 +86,25 @@ def local_time(at: datetime, zone: str) -> datetime:
     """``at`` as the wall-clock time in ``zone``; ``at`` must be timezone-aware."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"a timezone-aware datetime is required, got {at!r}")
-    return at.astimezone(ZoneInfo(zone))
+    tz = _ZONES.get(zone)
+    if tz is None:
+        tz = _ZONES[zone] = ZoneInfo(zone)
+    return at.astimezone(tz)
+
+
+_ZONES: dict[str, ZoneInfo] = {}
+"""``ZoneInfo(name)`` by name: the same objects ``ZoneInfo``'s own cache returns, without its
+constructor's cost on every call."""
 
 
 def in_windows(local: datetime, windows: Sequence[Window]) -> bool:
     """Is the wall-clock time of ``local`` inside one of ``windows``?"""
-    return any(window.contains(local) for window in windows)
+    weekday = local.weekday()
+    wall = local.time()
+    for window in windows:
+        if weekday in window.weekdays and window.start <= wall < window.end:
+            return True
+    return False
 
 
 def _wall_instants(day: date, wall: time, tz: ZoneInfo) -> list[datetime]:

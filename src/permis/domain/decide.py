@@ -9,7 +9,6 @@ not on Monday). ``None`` when a reason never lapses on its own (an objection, no
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from permis.domain.calendar import local_time
@@ -54,11 +53,10 @@ def evaluate(
     assert request.contact is not None
     ctx = RuleContext(request, request.contact, facts, at, rules.params)
     found: list[Reason] = []
-    for rule in rules.in_force(at):
-        if rule.covers(request.channel, request.audience):
-            reason = rule.evaluate(ctx)
-            if reason is not None:
-                found.append(reason)
+    for rule in rules.applicable(at, request.channel, request.audience):
+        reason = rule.check(rule, ctx)
+        if reason is not None:
+            found.append(reason)
     found.extend(_policy_reasons(request, facts, policy, at))
     return tuple(found)
 
@@ -105,7 +103,9 @@ def _decision(
         if next_allowed_at is not None:
             next_allowed_at = local_time(next_allowed_at, zone)
         reasons = tuple(
-            replace(r, until=local_time(r.until, zone)) if r.until is not None else r
+            Reason(r.code, r.rule, r.reference, r.message, local_time(r.until, zone))
+            if r.until is not None
+            else r
             for r in reasons
         )
     return Decision(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Cursor, Database
+from permis.adapters.db.warm import WarmCache
 from permis.domain.contact import ContactKind, ContactPoint, contact_hash, parse_contact
 from permis.domain.decide import decide
 from permis.domain.model import (
@@ -60,24 +61,23 @@ class Gate:
         rules: RulePack | Rulebook,
         clock: Callable[[], datetime],
         policy: Policy | None = None,  # None: the principal's policy in force, from the register
+        cache_size: int = 0,  # > 0: keep what checks read in memory (SQLite; adapters.db.warm)
     ) -> None:
         self.db = db
         self.rules = as_rulebook(rules)
         self.clock = clock
         self.policy = policy
         self._principals: dict[str, tuple[float, repo.Principal]] = {}
+        self.warm = WarmCache.for_database(db, cache_size)
 
     def check(self, query: CheckQuery) -> Decision:
         at = query.at or self.clock()
         point = _parse(query.contact)
-        with self.db.transaction() as cur:
-            principal = self.principal(cur, query.principal)
-            policy = self.policy_for(cur, principal)
-            facts = Facts()
-            if point is not None:
-                hashed = contact_hash(point.value, principal.hash_key)
-                number = point.value if point.kind is ContactKind.PHONE else None
-                facts = repo.load_facts(cur, principal.id, hashed, number, query.processor)
+        loaded = self._warm(query, point) if self.warm is not None else None
+        if loaded is None:
+            with self.db.transaction() as cur:
+                loaded = self._load(cur, query, point)
+        principal, policy, facts = loaded
         request = CheckRequest(
             contact=point,
             channel=query.channel,
@@ -89,6 +89,66 @@ class Gate:
             campaign=query.campaign,
         )
         return self.decide_loaded(request, facts, policy, principal.name)
+
+    def _load(
+        self, cur: Cursor, query: CheckQuery, point: ContactPoint | None
+    ) -> tuple[repo.Principal, Policy, Facts]:
+        """The principal, its policy and the facts about ``point``, read in ``cur``."""
+        principal = self.principal(cur, query.principal)
+        policy = self.policy_for(cur, principal)
+        facts = Facts()
+        if point is not None:
+            hashed = contact_hash(point.value, principal.hash_key)
+            number = point.value if point.kind is ContactKind.PHONE else None
+            facts = repo.load_facts(cur, principal.id, hashed, number, query.processor)
+        return principal, policy, facts
+
+    def _warm(
+        self, query: CheckQuery, point: ContactPoint | None
+    ) -> tuple[repo.Principal, Policy, Facts] | None:
+        """:meth:`_load` from the warm cache when the register has not changed since it was
+        read (one ``PRAGMA`` and no transaction), else read in a transaction and remembered.
+        One entry per principal as named, contact point and processor (all three read in one
+        transaction), and one per principal as named (its row and policy, read once per
+        generation rather than at each contact point first seen)."""
+        warm = self.warm
+        assert warm is not None
+        key = (query.principal, point.value if point is not None else None, query.processor)
+        loaded: tuple[repo.Principal, Policy, Facts] | None = warm.get(warm.generation(), key)
+        if loaded is not None:
+            return loaded
+        with self.db.transaction() as cur:
+            generation = warm.generation()  # the snapshot of what is read next
+            owner: tuple[repo.Principal, Policy] | None = warm.get(
+                generation, ("principal", query.principal)
+            )
+            if owner is None:
+                found = self._principal_now(cur, query.principal)
+                owner = (found, self.policy_for(cur, found))
+                warm.put(generation, ("principal", query.principal), owner)
+            principal, policy = owner
+            facts = Facts()
+            if point is not None:
+                hashed = contact_hash(point.value, principal.hash_key)
+                number = point.value if point.kind is ContactKind.PHONE else None
+                facts = repo.load_facts(
+                    cur,
+                    principal.id,
+                    hashed,
+                    number,
+                    query.processor,
+                    lambda n: warm.snapshots(cur, generation, n),
+                )
+            loaded = (principal, policy, facts)
+            warm.put(generation, key, loaded)
+        return loaded
+
+    def _principal_now(self, cur: Cursor, name: str | None) -> repo.Principal:
+        """``find_principal`` as the register is now (the warm cache keeps it per generation)."""
+        found = repo.find_principal(cur, name)
+        if name is not None:
+            self._principals[name] = (time.monotonic(), found)
+        return found
 
     def principal(self, cur: Cursor, name: str | None) -> repo.Principal:
         """``find_principal``, remembered per process for :data:`PRINCIPAL_SECONDS` when named

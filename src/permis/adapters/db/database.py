@@ -170,6 +170,18 @@ class Database:
         with conn.transaction():
             yield _PgCursor(conn)
 
+    def change_stamp(self) -> tuple[object, int, int]:
+        """SQLite: this thread's connection, its ``PRAGMA data_version`` (moves when any other
+        connection commits) and its ``total_changes`` (moves when it writes itself): while both
+        stay, the register this connection sees has not changed (``adapters.db.warm``). Run
+        first in a transaction, the pragma also starts that transaction's snapshot."""
+        conn = self._connect()
+        cursor = getattr(self._local, "stamp", None)
+        if cursor is None or cursor.connection is not conn:
+            cursor = self._local.stamp = conn.cursor()
+        version = cursor.execute("PRAGMA data_version").fetchone()[0]
+        return conn, int(version), int(conn.total_changes)
+
     def read_frame(self, sql: str, schema: dict[str, Any]) -> Any:
         """A bulk read as a Polars frame with ``schema``, for the scrub.
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from permis.adapters.db.database import Cursor, Row
@@ -47,8 +47,6 @@ def to_us(at: datetime) -> int:
 
 
 def from_us(value: int) -> datetime:
-    from datetime import timedelta
-
     return EPOCH + timedelta(microseconds=value)
 
 
@@ -432,18 +430,26 @@ def _fact_of(r: Row) -> Any:
 
 
 def load_facts(
-    cur: Cursor, principal_id: int, contact_hash: str, number: str | None, processor: str | None
+    cur: Cursor,
+    principal_id: int,
+    contact_hash: str,
+    number: str | None,
+    processor: str | None,
+    snapshots: Callable[[str], tuple[SnapshotFact, ...]] | None = None,
 ) -> Facts:
     """Everything ``decide`` needs about one contact point: the six projections in one
     statement (``UNION ALL`` over their ``(principal_id, contact_hash)`` indexes, each table's
-    rows in id order), the opposition lists in another, the processor in a third if asked."""
+    rows in id order), the opposition lists in another (or ``snapshots(number)``: the same
+    answer, from the gate's warm cache), the processor in a third if asked."""
     found: tuple[list[Any], ...] = ([], [], [], [], [], [])
     for row in cur.execute(_FACTS_SQL, {"p": principal_id, "c": contact_hash}):
         found[row[0]].append(_fact_of(row))
-    snapshots = load_snapshots(cur, number) if number is not None else ()
+    lists: tuple[SnapshotFact, ...] = ()
+    if number is not None:
+        lists = snapshots(number) if snapshots is not None else load_snapshots(cur, number)
     fact = processor_fact(cur, principal_id, processor) if processor is not None else None
     consents, objections, refusals, contracts, attempts, budgets = (tuple(f) for f in found)
-    return Facts(consents, objections, refusals, contracts, attempts, budgets, snapshots, fact)
+    return Facts(consents, objections, refusals, contracts, attempts, budgets, lists, fact)
 
 
 _SNAPSHOTS_SQL = (

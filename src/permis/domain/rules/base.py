@@ -9,7 +9,7 @@ uses the rules in force on that date.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -82,10 +82,37 @@ class RulePack:
     params: Params = Params()
     frozen_on: date | None = None
     """When set, the rules in force on this day apply whatever the decision's date (what-if)."""
+    _memo: dict[object, object] = field(
+        init=False, default_factory=dict, repr=False, compare=False, hash=False
+    )
+    """What depends only on the pack and a day (the rules in force, those covering a channel and
+    an audience, the version): computed once per key. Pure memoisation, not state: a new dict for
+    each pack (``replace`` builds one too), and every value is a function of the key and of the
+    pack's frozen fields."""
 
     def in_force(self, at: datetime) -> Iterator[Rule]:
+        return iter(self.in_force_on(self._day(at)))
+
+    def in_force_on(self, day: date) -> tuple[Rule, ...]:
+        """The rules in force on ``day``, in the pack's order."""
+        found = self._memo.get(day)
+        if found is None:
+            found = tuple(rule for rule in self.rules if rule.in_force(day))
+            if len(self._memo) < MEMO_DAYS:
+                self._memo[day] = found
+        return found  # type: ignore[return-value]
+
+    def applicable(self, at: datetime, channel: Channel, audience: Audience) -> tuple[Rule, ...]:
+        """The rules in force at ``at`` (the pack's day for it) that cover ``channel`` and
+        ``audience``, in the pack's order: what ``decide`` evaluates."""
         day = self._day(at)
-        return (rule for rule in self.rules if rule.in_force(day))
+        key = (day, channel, audience)
+        found = self._memo.get(key)
+        if found is None:
+            found = tuple(r for r in self.in_force_on(day) if r.covers(channel, audience))
+            if len(self._memo) < MEMO_DAYS:
+                self._memo[key] = found
+        return found  # type: ignore[return-value]
 
     def on(self, day: date) -> RulePack:
         """This pack with its rules frozen as they were in force on ``day``."""
@@ -102,6 +129,15 @@ class RulePack:
     def version(self, at: datetime) -> str:
         """``fr-2026-08-11``: the pack name and the date of the last change in force at ``at``."""
         day = self._day(at)
+        key = ("version", day)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._version_on(day)
+            if len(self._memo) < MEMO_DAYS:
+                self._memo[key] = found
+        return found  # type: ignore[return-value]
+
+    def _version_on(self, day: date) -> str:
         changes = [r.effective_from for r in self.rules if r.effective_from <= day]
         changes += [
             r.effective_until + timedelta(days=1)
@@ -116,6 +152,10 @@ class RulePack:
             if rule.id == rule_id:
                 return rule
         raise KeyError(rule_id)
+
+
+MEMO_DAYS = 100_000
+"""Bound on a pack's memo (a few entries per day asked about: decades of days)."""
 
 
 def legal_day(at: datetime) -> date:

@@ -6,6 +6,7 @@ Dates are those of entry into force; a rule whose regime ended carries ``effecti
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from permis.domain import calendar
 from permis.domain.contact import ContactPoint
@@ -62,11 +63,15 @@ def holiday_region(contact: ContactPoint) -> str:
 
 
 def current_contract(ctx: RuleContext) -> bool:
+    if not ctx.facts.contracts:
+        return False
     return any(contract.current(ctx.at) for contract in ctx.facts.contracts)
 
 
 def consents_for(ctx: RuleContext, channel: str) -> list[ConsentFact]:
     """Consents given for this channel and purpose before ``at`` and not withdrawn by then."""
+    if not ctx.facts.consents:
+        return []
     purpose = ctx.request.purpose
     return [
         c
@@ -133,8 +138,13 @@ def _holiday(rule: Rule, ctx: RuleContext) -> Reason | None:
     return found
 
 
+_PHONE_SCOPE = frozenset(PHONE)
+
+
 def _cap(rule: Rule, ctx: RuleContext) -> Reason | None:
-    times = attempt_times(ctx.facts.attempts, frozenset(PHONE))
+    if not ctx.facts.attempts:  # no attempt: nothing counts, the cap is not reached
+        return None
+    times = attempt_times(ctx.facts.attempts, _PHONE_SCOPE)
     state = cap_state(times, ctx.at, LEGAL_CAP_CALLS, days_shift(LEGAL_CAP_DAYS))
     if not state.reached:
         return None
@@ -198,7 +208,12 @@ def _call_consent(rule: Rule, ctx: RuleContext) -> Reason | None:
 
 
 def _max_age(params: Params) -> timedelta:
-    return timedelta(days=params.consent_max_age_days)
+    return _days(params.consent_max_age_days)
+
+
+@lru_cache(maxsize=64)
+def _days(days: int) -> timedelta:
+    return timedelta(days=days)
 
 
 def existing_customer(ctx: RuleContext) -> bool:

@@ -83,6 +83,10 @@ class Rulebook:
     countries: Mapping[str, str] = field(default_factory=lambda: COUNTRY_PACKS)
     overrides: Mapping[str, str] = field(default_factory=dict)
     """Principal name -> pack name."""
+    _by_name: dict[str, RulePack] = field(
+        init=False, default_factory=dict, repr=False, compare=False, hash=False
+    )
+    """Pack name -> pack (the first of a name, as :meth:`pack` finds it)."""
 
     def __post_init__(self) -> None:
         names = {pack.name for pack in self.packs}
@@ -92,15 +96,17 @@ class Rulebook:
             raise ConfigError(
                 f"unknown rule pack(s): {missing} (known: {', '.join(sorted(names))})"
             )
+        for pack in self.packs:
+            self._by_name.setdefault(pack.name, pack)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(pack.name for pack in self.packs)
 
     def pack(self, name: str) -> RulePack:
-        for pack in self.packs:
-            if pack.name == name:
-                return pack
+        found = self._by_name.get(name)
+        if found is not None:
+            return found
         raise UsageError(f"unknown rule pack {name!r}: one of {', '.join(self.names)}")
 
     def override_for(self, principal: str | None) -> str | None:
@@ -112,7 +118,8 @@ class Rulebook:
             return self.pack(override)
         country = contact.country if contact is not None else None
         name = self.countries.get(country, self.default) if country else self.default
-        return self.pack(name if name in self.names else self.default)
+        found = self._by_name.get(name)
+        return found if found is not None else self.pack(self.default)
 
     def union(self) -> RulePack:
         """Every rule of every pack once (by id): what a bulk scrub must load lists for."""
