@@ -20,20 +20,23 @@ row's contact point. ``decisions()`` gives one :class:`Decision` per row, equal 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from permis.adapters.db import facts_many
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Cursor
-from permis.adapters.db.numbers import to_int
-from permis.domain.contact import ContactKind, ContactPoint
+from permis.domain.contact import ContactKind, ContactPoint, contact_hash
 from permis.domain.model import CheckRequest, Decision, Facts, ProcessorFact, Sector, SnapshotFact
 from permis.domain.pressure import Policy
+from permis.services.erasure import erased_bucket
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from permis.services.gate import CheckQuery, Gate
 
 
@@ -57,32 +60,67 @@ class BatchDecisions:
         return out
 
 
-Row = tuple[str, str, str | None, str | None, str]
-"""A parsed contact point as columns: value, kind, country, region, time zones (comma-joined)."""
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """The batch's distinct written forms, parsed as ``parse_contact`` would (vectorised), as
+    columns: ``values[j]`` is ``None`` when ``texts[j]`` is not a contact point."""
+
+    texts: list[str]
+    inv: list[int]
+    """For each row, its written form in :attr:`texts`."""
+    values: list[str | None]
+    kinds: list[str | None]
+    countries: list[str | None]
+    regions: list[str | None]
+    zones: list[str]
+    """Time zones, comma-joined."""
+    listed: list[tuple[bool, ...]]
+    """For each text, which snapshots (``facts_many.listed_columns``' order) list it."""
+
+    def point(self, j: int) -> ContactPoint | None:
+        value, kind = self.values[j], self.kinds[j]
+        if value is None or kind is None:
+            return None
+        zones = tuple(z for z in self.zones[j].split(",") if z)
+        return ContactPoint(
+            ContactKind(kind), value, self.countries[j], self.regions[j], zones, None
+        )
 
 
-def _rows(texts: Sequence[str]) -> list[Row | None]:
-    """Each text parsed as ``parse_contact`` would, vectorised (``None``: not a contact point)."""
+def _parse(texts: Sequence[str]) -> tuple[list[str], list[int], pl.DataFrame]:
+    """The distinct texts, each row's index among them, and their ``normalise_contacts``."""
     import polars as pl
 
     from permis.services.scrub import normalise_contacts
 
-    distinct = list(dict.fromkeys(texts))
-    frame = normalise_contacts(pl.Series("raw", distinct, dtype=pl.Utf8))
-    columns = [frame[c].to_list() for c in ("contact", "permis_kind", "country", "region")]
-    zones = frame["timezones"].fill_null("").to_list()
-    parsed: dict[str, Row | None] = {
-        text: None if value is None else (value, kind, country, region, zone)
-        for text, value, kind, country, region, zone in zip(distinct, *columns, zones, strict=True)
-    }
-    return [parsed[t] for t in texts]
+    seen: dict[str, int] = {}
+    inv = [seen.setdefault(t, len(seen)) for t in texts]
+    distinct = list(seen)
+    return distinct, inv, normalise_contacts(pl.Series("raw", distinct, dtype=pl.Utf8))
 
 
-def _point(row: Row) -> ContactPoint:
-    value, kind, country, region, zones = row
-    return ContactPoint(
-        ContactKind(kind), value, country, region, tuple(z for z in zones.split(",") if z), None
-    )
+def _parsed(cur: Cursor, where: str, texts: Sequence[str]) -> tuple[_Parsed, list[Any]]:
+    """The batch's contact points and the opposition list snapshots (pairs of facts: not
+    listed, listed) that may hold them."""
+    import polars as pl
+
+    from permis.services.scrub_state import phone_numbers
+
+    distinct, inv, frame = _parse(texts)
+    phone = frame["permis_kind"] == ContactKind.PHONE.value
+    contact = frame["contact"]
+    numbers = pl.select(pl.when(phone).then(phone_numbers(contact))).to_series()
+    snapshots, flags = facts_many.listed_columns(cur, where, numbers)
+    return _Parsed(
+        distinct,
+        inv,
+        contact.to_list(),
+        frame["permis_kind"].to_list(),
+        frame["country"].to_list(),
+        frame["region"].to_list(),
+        frame["timezones"].fill_null("").to_list(),
+        list(zip(*flags, strict=True)) if flags else [()] * len(distinct),
+    ), snapshots
 
 
 @dataclass
@@ -90,34 +128,105 @@ class _Loaded:
     """What the register says about the batch's contact points, for one principal."""
 
     principal: repo.Principal
-    hashes: dict[str, str]  # value -> hash
-    facts: dict[str, Facts]  # hash -> facts (only hashes the register knows)
-    snapshots: dict[str, tuple[SnapshotFact, ...]]  # phone value -> snapshot facts (shared)
     processors: dict[str, ProcessorFact]
     policy: Policy
-    points: dict[str | None, Any] = field(default_factory=dict)
-    """What each contact point adds to a question (``_point_key``), computed once per value."""
+    keys: list[int]
+    """For each distinct text, its point key: texts with the same key add the same thing to a
+    question (attributes, lists, facts), so they share a decision (0: not a contact point)."""
+    reps: list[tuple[int, Facts]]
+    """For each point key, one text having it and its own facts (``Facts()`` when none)."""
+
+
+_EMPTY = Facts()
 
 
 def _load(
-    gate: Gate, cur: Cursor, name: str | None, rows: list[Row], processors: set[str]
+    gate: Gate,
+    cur: Cursor,
+    name: str | None,
+    parsed: _Parsed,
+    wanted: Sequence[int],
+    processors: set[str],
 ) -> _Loaded:
     principal = gate.principal(cur, name)
-    values = list(dict.fromkeys(r[0] for r in rows))
-    hashes = _hashes(principal.hash_key, values)
-    dialect = gate.db.dialect
-    known = facts_many.known_hashes(cur, dialect, principal.id, list(hashes.values()))
-    facts = facts_many.load_facts_many(cur, dialect, principal.id, known)
-    phones = list(dict.fromkeys(r[0] for r in rows if r[1] == ContactKind.PHONE.value))
-    listed = facts_many.listed_snapshots(cur, gate.db.url, [to_int(v) for v in phones])
+    values = parsed.values
+    asked = list(dict.fromkeys(v for j in wanted if (v := values[j]) is not None))
+    hashes = _known(gate, cur, principal, asked)
+    facts = facts_many.load_facts_many(cur, gate.db.dialect, principal.id, set(hashes.values()))
+    own: dict[str, int] = {}  # value -> id of its facts (equal facts, same id)
+    ids: dict[Facts, int] = {_EMPTY: 0}
+    for known, hashed in hashes.items():
+        own[known] = ids.setdefault(facts.get(hashed, _EMPTY), len(ids))
+    by_id = list(ids)
+    keys = [0] * len(values)
+    seen: dict[Any, int] = {}
+    reps: list[tuple[int, Facts]] = [(-1, _EMPTY)]
+    kinds, countries, regions, zones, listed = (
+        parsed.kinds,
+        parsed.countries,
+        parsed.regions,
+        parsed.zones,
+        parsed.listed,
+    )
+    for j in wanted:
+        value = values[j]
+        if value is None:
+            continue
+        fid = own.get(value, 0)
+        key = (fid, kinds[j], countries[j], regions[j], zones[j], listed[j])
+        found = seen.get(key)
+        if found is None:
+            found = seen[key] = len(reps)
+            reps.append((j, by_id[fid]))
+        keys[j] = found
     return _Loaded(
         principal,
-        hashes,
-        facts,
-        dict(zip(phones, listed, strict=True)),
         {x: repo.processor_fact(cur, principal.id, x) for x in processors},
         gate.policy_for(cur, principal),
+        keys,
+        reps,
     )
+
+
+SMALL_REGISTER = 20_000
+"""A principal with at most this many contact points has them all read for a batch (hash,
+value, erased bucket: a few ms) and the batch matched with them by value, so that the rows the
+register does not know cost no HMAC. Above, every distinct value is key-hashed and the register
+asked which hashes it knows (about 8 µs a value)."""
+LARGE_SECONDS = 300.0
+"""How long a principal found above :data:`SMALL_REGISTER` goes straight to hashing."""
+_large: dict[tuple[str, int], float] = {}
+
+
+def _known(gate: Gate, cur: Cursor, principal: repo.Principal, values: list[str]) -> dict[str, str]:
+    """The hash of each value the register knows (has a contact point for), by value."""
+    where = (gate.db.url, principal.id)
+    points = None
+    if time.monotonic() - _large.get(where, -LARGE_SECONDS) >= LARGE_SECONDS:
+        points = facts_many.contact_points_upto(cur, principal.id, SMALL_REGISTER)
+        if points is None:
+            _large[where] = time.monotonic()
+    by_value: dict[str, str] = {}
+    erased: dict[int, set[str]] = {}
+    for hashed, value, bucket in points or ():
+        if value is not None:
+            by_value[str(value)] = str(hashed)
+        elif bucket is not None:
+            erased.setdefault(int(bucket), set()).add(str(hashed))
+        else:  # erased before buckets existed: only its hash can find it
+            points = None
+            break
+    if points is None:
+        hashes = _hashes(principal.hash_key, values)
+        known = facts_many.known_hashes(cur, gate.db.dialect, principal.id, list(hashes.values()))
+        return {v: h for v, h in hashes.items() if h in known}
+    out = {v: h for v in values if (h := by_value.get(v)) is not None}
+    if erased:
+        for value in values:
+            held = erased.get(erased_bucket(value)) if value not in out else None
+            if held and (hashed := contact_hash(value, principal.hash_key)) in held:
+                out[value] = hashed
+    return out
 
 
 def _hashes(key: bytes, values: list[str]) -> dict[str, str]:
@@ -139,9 +248,26 @@ def _hashes(key: bytes, values: list[str]) -> dict[str, str]:
 
 def check_many(gate: Gate, queries: Sequence[CheckQuery]) -> BatchDecisions:
     """Decisions for ``queries``, in order, as ``gate.check`` gives them one by one."""
-    groups: dict[CheckQuery, int] = {}
-    group = [groups.setdefault(replace(q, contact=""), len(groups)) for q in queries]
-    return check_columns(gate, [q.contact for q in queries], group, list(groups))
+    groups: dict[tuple[Any, ...], int] = {}
+    questions: list[CheckQuery] = []
+    group = []
+    for q in queries:
+        key = (
+            q.channel,
+            q.at,
+            q.principal,
+            q.processor,
+            q.purpose,
+            q.audience,
+            q.sector,
+            q.campaign,
+        )
+        found = groups.get(key)
+        if found is None:
+            found = groups[key] = len(questions)
+            questions.append(q)
+        group.append(found)
+    return check_columns(gate, [q.contact for q in queries], group, questions)
 
 
 def check_columns(
@@ -151,62 +277,66 @@ def check_columns(
     ``contact`` is ignored) about ``contacts[i]``. The HTTP door reads a batch this way, without
     a query object per row: a batch usually asks one or a few questions of many contacts."""
     now = gate.clock()
-    rows = _rows(contacts)
     loaded: dict[str | None, _Loaded] = {}
     with gate.db.transaction() as cur:
-        for name in dict.fromkeys(q.principal for q in questions):
-            if len(loaded) == 0 and all(q.principal == name for q in questions):
-                mine = rows
+        parsed, snapshots = _parsed(cur, gate.db.url, contacts)
+        owners = list(dict.fromkeys(q.principal for q in questions))
+        for name in owners:
+            if len(owners) == 1:
+                wanted: Sequence[int] = range(len(parsed.texts))
             else:
                 asked = {g for g, q in enumerate(questions) if q.principal == name}
-                mine = [r for g, r in zip(group, rows, strict=True) if g in asked]
-            wanted = {q.processor for q in questions if q.principal == name and q.processor}
-            loaded[name] = _load(gate, cur, name, [r for r in mine if r is not None], wanted)
+                wanted = sorted({j for g, j in zip(group, parsed.inv, strict=True) if g in asked})
+            mine = {q.processor for q in questions if q.principal == name and q.processor}
+            loaded[name] = _load(gate, cur, name, parsed, wanted, mine)
     states = [loaded[q.principal] for q in questions]
     ats = [q.at or now for q in questions]
     distinct: list[Decision] = []
-    seen: dict[tuple[int, Any], int] = {}
-    index: list[int] = []
-    for g, row in zip(group, rows, strict=True):
+
+    def decision(g: int, key: int) -> int:
         state = states[g]
-        value = row[0] if row is not None else None
-        point = state.points.get(value, _NO_KEY)
-        if point is _NO_KEY:
-            point = state.points[value] = _point_key(row, state)
-        found = seen.get((g, point))
-        if found is None:
-            found = seen[(g, point)] = len(distinct)
-            distinct.append(_decide(gate, questions[g], ats[g], row, state))
-        index.append(found)
-    return BatchDecisions(distinct, index, [r[0] if r is not None else None for r in rows])
+        j, own = state.reps[key]
+        distinct.append(_decide(gate, questions[g], ats[g], parsed, j, own, snapshots, state))
+        return len(distinct) - 1
 
-
-_NO_KEY = object()
-
-
-def _point_key(row: Row | None, state: _Loaded) -> Any:
-    """What a contact point adds to the question: nothing when unparseable; else its
-    attributes, the lists holding it, and its own identity when it has facts. Two rows share
-    a decision when they ask the same question (same group) with the same point key. The snapshot
-    tuples are shared objects (one per combination of lists), so their identity stands for
-    them; a point with facts is its own key."""
-    if row is None:
-        return None
-    hashed = state.hashes[row[0]]
-    if hashed in state.facts:
-        return hashed
-    return (row[1:], id(state.snapshots.get(row[0], ())))
+    if len(questions) == 1:
+        keys = states[0].keys
+        by_key = [-1] * len(states[0].reps)
+        for j in range(len(parsed.texts)):  # the rows' first texts come in this order
+            if by_key[keys[j]] < 0:
+                by_key[keys[j]] = decision(0, keys[j])
+        index = [by_key[keys[j]] for j in parsed.inv]
+    else:
+        seen: dict[tuple[int, int], int] = {}
+        index = []
+        for g, j in zip(group, parsed.inv, strict=True):
+            key = states[g].keys[j]
+            found = seen.get((g, key))
+            if found is None:
+                found = seen[(g, key)] = decision(g, key)
+            index.append(found)
+    values = parsed.values
+    return BatchDecisions(distinct, index, [values[j] for j in parsed.inv])
 
 
 def _decide(
-    gate: Gate, query: CheckQuery, at: datetime, row: Row | None, state: _Loaded
+    gate: Gate,
+    query: CheckQuery,
+    at: datetime,
+    parsed: _Parsed,
+    j: int,
+    own: Facts,
+    snapshots: list[Any],
+    state: _Loaded,
 ) -> Decision:
-    point = _point(row) if row is not None else None
-    facts = Facts()
-    if row is not None:
-        own = state.facts.get(state.hashes[row[0]]) or Facts()
+    point = parsed.point(j) if j >= 0 else None
+    facts = _EMPTY
+    if point is not None:
         processor = state.processors.get(query.processor) if query.processor else None
-        facts = replace(own, snapshots=state.snapshots.get(row[0], ()), processor=processor)
+        listed: tuple[SnapshotFact, ...] = ()
+        if point.kind is ContactKind.PHONE:
+            listed = tuple(pair[b] for pair, b in zip(snapshots, parsed.listed[j], strict=True))
+        facts = replace(own, snapshots=listed, processor=processor)
     request = CheckRequest(
         contact=point,
         channel=query.channel,

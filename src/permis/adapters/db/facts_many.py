@@ -19,7 +19,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from permis.adapters.db.database import Cursor
 from permis.adapters.db.numbers import series_from_blocks
@@ -35,6 +35,9 @@ from permis.domain.model import (
     RefusalFact,
     SnapshotFact,
 )
+
+if TYPE_CHECKING:
+    import polars as pl
 
 SNAPSHOT_CACHE_NUMBERS = 40_000_000
 """Numbers of opposition list snapshots kept in memory per process (about 320 MB at most)."""
@@ -57,6 +60,17 @@ def _among(dialect: str) -> str:
 
 def _param(dialect: str, hashes: Sequence[str]) -> Any:
     return json.dumps(list(hashes)) if dialect == "sqlite" else list(hashes)
+
+
+def contact_points_upto(cur: Cursor, principal_id: int, limit: int) -> list[Any] | None:
+    """Every contact point of the principal as (hash, value, erased bucket), or ``None`` when
+    it has more than ``limit``."""
+    rows = cur.execute(
+        "SELECT contact_hash, value, erased_bucket FROM contact_points WHERE principal_id = :p "
+        "LIMIT :n",
+        {"p": principal_id, "n": limit + 1},
+    )
+    return None if len(rows) > limit else rows
 
 
 def known_hashes(cur: Cursor, dialect: str, principal_id: int, hashes: Sequence[str]) -> set[str]:
@@ -144,27 +158,22 @@ def _snapshot_numbers(cur: Cursor, where: str, snapshot: Any) -> Any:
     return series
 
 
-def listed_snapshots(
-    cur: Cursor, where: str, numbers: Sequence[int | None]
-) -> list[tuple[SnapshotFact, ...]]:
-    """For each number, what :func:`repositories.load_snapshots` returns for it: every snapshot,
-    ordered by ``(as_of, id)``, with whether it lists the number (``None``: listed nowhere).
-    ``where`` names the register (its URL) so that two registers never share a cache entry."""
-    import polars as pl
-
+def listed_columns(
+    cur: Cursor, where: str, numbers: pl.Series
+) -> tuple[list[tuple[SnapshotFact, SnapshotFact]], list[list[bool]]]:
+    """Every snapshot, ordered by ``(as_of, id)`` as :func:`repositories.load_snapshots` orders
+    them, as a pair of facts (not listed, listed), and for each snapshot whether it lists each
+    of ``numbers`` (Int64, null: listed nowhere). ``where`` names the register (its URL) so
+    that two registers never share a cache entry."""
     snapshots = sorted(list_snapshots(cur), key=lambda s: (s[2], s[0]))
-    if not snapshots:
-        return [() for _ in numbers]
-    probe = pl.Series("n", numbers, dtype=pl.Int64)
     flags: list[list[bool]] = []
     for snapshot in snapshots:
         held = _snapshot_numbers(cur, where, tuple(snapshot))
         if len(held) == 0:
             flags.append([False] * len(numbers))
             continue
-        index = held.search_sorted(probe.fill_null(0)).clip(0, len(held) - 1)
-        hit = (held.gather(index) == probe).fill_null(False)
-        flags.append(hit.to_list())
+        index = held.search_sorted(numbers.fill_null(0)).clip(0, len(held) - 1)
+        flags.append((held.gather(index) == numbers).fill_null(False).to_list())
     facts = [
         (
             SnapshotFact(name, from_us(as_of), from_us(until), False),
@@ -172,14 +181,4 @@ def listed_snapshots(
         )
         for _, name, as_of, until, _ in snapshots
     ]
-    columns = list(zip(*flags, strict=True))
-    memo: dict[tuple[bool, ...], tuple[SnapshotFact, ...]] = {}
-    out = []
-    for bits in columns:
-        found = memo.get(bits)
-        if found is None:
-            found = memo[bits] = tuple(
-                f[1] if b else f[0] for f, b in zip(facts, bits, strict=True)
-            )
-        out.append(found)
-    return out
+    return facts, flags
