@@ -60,43 +60,43 @@ class BatchDecisions:
         return out
 
 
+_ATTRIBUTES = ["permis_kind", "country", "region", "timezones"]
+
+
 @dataclass(frozen=True, slots=True)
 class _Parsed:
-    """The batch's distinct written forms, parsed as ``parse_contact`` would (vectorised), as
-    columns: ``values[j]`` is ``None`` when ``texts[j]`` is not a contact point."""
+    """The batch's distinct written forms, parsed as ``parse_contact`` would (vectorised)."""
 
     texts: list[str]
-    inv: list[int]
+    inv: Sequence[int]
     """For each row, its written form in :attr:`texts`."""
     values: list[str | None]
-    kinds: list[str | None]
-    countries: list[str | None]
-    regions: list[str | None]
-    zones: list[str]
-    """Time zones, comma-joined."""
-    listed: list[tuple[bool, ...]]
-    """For each text, which snapshots (``facts_many.listed_columns``' order) list it."""
-
-    def point(self, j: int) -> ContactPoint | None:
-        value, kind = self.values[j], self.kinds[j]
-        if value is None or kind is None:
-            return None
-        zones = tuple(z for z in self.zones[j].split(",") if z)
-        return ContactPoint(
-            ContactKind(kind), value, self.countries[j], self.regions[j], zones, None
-        )
+    """Each text's contact point (normalised), ``None`` when it is not one."""
+    frame: pl.DataFrame
+    """Per text: the contact point's attributes (:data:`_ATTRIBUTES`), then one Boolean column
+    per opposition list snapshot (``facts_many.listed_columns``' order): whether it lists it."""
 
 
-def _parse(texts: Sequence[str]) -> tuple[list[str], list[int], pl.DataFrame]:
-    """The distinct texts, each row's index among them, and their ``normalise_contacts``."""
-    import polars as pl
+@dataclass(frozen=True, slots=True)
+class _Rep:
+    """A point key (see :class:`_Loaded`): one text having it, its facts and attributes."""
 
-    from permis.services.scrub import normalise_contacts
+    text: int
+    facts: Facts
+    kind: str
+    country: str | None
+    region: str | None
+    zones: str
+    listed: tuple[bool, ...]
 
-    seen: dict[str, int] = {}
-    inv = [seen.setdefault(t, len(seen)) for t in texts]
-    distinct = list(seen)
-    return distinct, inv, normalise_contacts(pl.Series("raw", distinct, dtype=pl.Utf8))
+
+def _distinct(texts: Sequence[str]) -> tuple[list[str], Sequence[int]]:
+    """The distinct texts, first seen first, and each row's index among them (C-level maps)."""
+    distinct = list(dict.fromkeys(texts))
+    if len(distinct) == len(texts):
+        return distinct, range(len(texts))
+    where = dict(zip(distinct, range(len(distinct)), strict=True))
+    return distinct, list(map(where.__getitem__, texts))
 
 
 def _parsed(cur: Cursor, where: str, texts: Sequence[str]) -> tuple[_Parsed, list[Any]]:
@@ -104,23 +104,21 @@ def _parsed(cur: Cursor, where: str, texts: Sequence[str]) -> tuple[_Parsed, lis
     listed, listed) that may hold them."""
     import polars as pl
 
+    from permis.services.scrub import normalise_contacts
     from permis.services.scrub_state import phone_numbers
 
-    distinct, inv, frame = _parse(texts)
-    phone = frame["permis_kind"] == ContactKind.PHONE.value
+    distinct, inv = _distinct(texts)
+    frame = normalise_contacts(pl.Series("raw", distinct, dtype=pl.Utf8))
     contact = frame["contact"]
+    phone = frame["permis_kind"] == ContactKind.PHONE.value
     numbers = pl.select(pl.when(phone).then(phone_numbers(contact))).to_series()
     snapshots, flags = facts_many.listed_columns(cur, where, numbers)
-    return _Parsed(
-        distinct,
-        inv,
-        contact.to_list(),
-        frame["permis_kind"].to_list(),
-        frame["country"].to_list(),
-        frame["region"].to_list(),
-        frame["timezones"].fill_null("").to_list(),
-        list(zip(*flags, strict=True)) if flags else [()] * len(distinct),
-    ), snapshots
+    frame = frame.select(
+        pl.col(_ATTRIBUTES[:3]),
+        pl.col("timezones").fill_null(""),
+        *(flag.alias(f"listed{i}") for i, flag in enumerate(flags)),
+    )
+    return _Parsed(distinct, inv, contact.to_list(), frame), snapshots
 
 
 @dataclass
@@ -132,9 +130,10 @@ class _Loaded:
     policy: Policy
     keys: list[int]
     """For each distinct text, its point key: texts with the same key add the same thing to a
-    question (attributes, lists, facts), so they share a decision (0: not a contact point)."""
-    reps: list[tuple[int, Facts]]
-    """For each point key, one text having it and its own facts (``Facts()`` when none)."""
+    question (attributes, lists, facts compared by value), so they share a decision (0: not a
+    contact point)."""
+    reps: list[_Rep | None]
+    """Each point key's :class:`_Rep` (``None`` for 0)."""
 
 
 _EMPTY = Facts()
@@ -157,35 +156,34 @@ def _load(
     ids: dict[Facts, int] = {_EMPTY: 0}
     for known, hashed in hashes.items():
         own[known] = ids.setdefault(facts.get(hashed, _EMPTY), len(ids))
+    keys, reps = _keys(parsed, own)
     by_id = list(ids)
-    keys = [0] * len(values)
-    seen: dict[Any, int] = {}
-    reps: list[tuple[int, Facts]] = [(-1, _EMPTY)]
-    kinds, countries, regions, zones, listed = (
-        parsed.kinds,
-        parsed.countries,
-        parsed.regions,
-        parsed.zones,
-        parsed.listed,
-    )
-    for j in wanted:
-        value = values[j]
-        if value is None:
-            continue
-        fid = own.get(value, 0)
-        key = (fid, kinds[j], countries[j], regions[j], zones[j], listed[j])
-        found = seen.get(key)
-        if found is None:
-            found = seen[key] = len(reps)
-            reps.append((j, by_id[fid]))
-        keys[j] = found
     return _Loaded(
         principal,
         {x: repo.processor_fact(cur, principal.id, x) for x in processors},
         gate.policy_for(cur, principal),
         keys,
-        reps,
+        [None, *(_Rep(r[-1], by_id[r[0]], r[1], r[2], r[3], r[4], tuple(r[5:-1])) for r in reps)],
     )
+
+
+def _keys(parsed: _Parsed, own: dict[str, int]) -> tuple[list[int], list[tuple[Any, ...]]]:
+    """Each text's point key (0: not a contact point) and, for keys 1, 2..., the columns of
+    the first text having it: facts id, attributes, lists, text index. Vectorised: the key is
+    a join on the distinct combinations of those columns."""
+    import polars as pl
+
+    contact = pl.Series("contact", parsed.values, dtype=pl.Utf8)
+    fid = contact.replace_strict(own, default=0, return_dtype=pl.Int64) if own else 0
+    frame = parsed.frame.select(pl.lit(fid).alias("fid"), pl.all())
+    columns = frame.columns
+    frame = frame.with_row_index("text").filter(contact.is_not_null())
+    first = frame.unique(subset=columns, keep="first", maintain_order=True)
+    first = first.with_row_index("key", offset=1)
+    key = frame.join(first.drop("text"), on=columns, nulls_equal=True, maintain_order="left")
+    keys = pl.zeros(len(parsed.values), pl.UInt32, eager=True)
+    keys = keys.scatter(key["text"], key["key"])
+    return keys.to_list(), first.select(*columns, "text").rows()
 
 
 SMALL_REGISTER = 20_000
@@ -295,17 +293,15 @@ def check_columns(
 
     def decision(g: int, key: int) -> int:
         state = states[g]
-        j, own = state.reps[key]
-        distinct.append(_decide(gate, questions[g], ats[g], parsed, j, own, snapshots, state))
+        rep = state.reps[key]
+        distinct.append(_decide(gate, questions[g], ats[g], parsed, rep, snapshots, state))
         return len(distinct) - 1
 
     if len(questions) == 1:
         keys = states[0].keys
-        by_key = [-1] * len(states[0].reps)
-        for j in range(len(parsed.texts)):  # the rows' first texts come in this order
-            if by_key[keys[j]] < 0:
-                by_key[keys[j]] = decision(0, keys[j])
-        index = [by_key[keys[j]] for j in parsed.inv]
+        used = set(keys)  # every key but perhaps 0 (no text that is not a contact point)
+        by_key = [decision(0, k) if k in used else -1 for k in range(len(states[0].reps))]
+        index = list(map(by_key.__getitem__, map(keys.__getitem__, parsed.inv)))
     else:
         seen: dict[tuple[int, int], int] = {}
         index = []
@@ -316,7 +312,7 @@ def check_columns(
                 found = seen[(g, key)] = decision(g, key)
             index.append(found)
     values = parsed.values
-    return BatchDecisions(distinct, index, [values[j] for j in parsed.inv])
+    return BatchDecisions(distinct, index, list(map(values.__getitem__, parsed.inv)))
 
 
 def _decide(
@@ -324,19 +320,23 @@ def _decide(
     query: CheckQuery,
     at: datetime,
     parsed: _Parsed,
-    j: int,
-    own: Facts,
+    rep: _Rep | None,
     snapshots: list[Any],
     state: _Loaded,
 ) -> Decision:
-    point = parsed.point(j) if j >= 0 else None
+    point = None
     facts = _EMPTY
-    if point is not None:
+    if rep is not None:
+        zones = tuple(z for z in rep.zones.split(",") if z)
+        value = parsed.values[rep.text]
+        assert value is not None
+        kind = ContactKind(rep.kind)
+        point = ContactPoint(kind, value, rep.country, rep.region, zones, None)
         processor = state.processors.get(query.processor) if query.processor else None
         listed: tuple[SnapshotFact, ...] = ()
-        if point.kind is ContactKind.PHONE:
-            listed = tuple(pair[b] for pair, b in zip(snapshots, parsed.listed[j], strict=True))
-        facts = replace(own, snapshots=listed, processor=processor)
+        if kind is ContactKind.PHONE:
+            listed = tuple(pair[b] for pair, b in zip(snapshots, rep.listed, strict=True))
+        facts = replace(rep.facts, snapshots=listed, processor=processor)
     request = CheckRequest(
         contact=point,
         channel=query.channel,
