@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from permis.adapters.db import facts_many
 from permis.adapters.db import repositories as repo
@@ -149,7 +149,9 @@ def _load(
 ) -> _Loaded:
     principal = gate.principal(cur, name)
     values = parsed.values
-    asked = list(dict.fromkeys(v for j in wanted if (v := values[j]) is not None))
+    distinct = dict.fromkeys(map(values.__getitem__, wanted))
+    distinct.pop(None, None)
+    asked = cast(list[str], list(distinct))
     hashes = _known(gate, cur, principal, asked)
     facts = facts_many.load_facts_many(cur, gate.db.dialect, principal.id, set(hashes.values()))
     own: dict[str, int] = {}  # value -> id of its facts (equal facts, same id)
@@ -218,7 +220,7 @@ def _known(gate: Gate, cur: Cursor, principal: repo.Principal, values: list[str]
         hashes = _hashes(principal.hash_key, values)
         known = facts_many.known_hashes(cur, gate.db.dialect, principal.id, list(hashes.values()))
         return {v: h for v, h in hashes.items() if h in known}
-    out = {v: h for v in values if (h := by_value.get(v)) is not None}
+    out = {v: by_value[v] for v in by_value.keys() & values}
     if erased:
         for value in values:
             held = erased.get(erased_bucket(value)) if value not in out else None
