@@ -67,11 +67,10 @@ _ATTRIBUTES = ["permis_kind", "country", "region", "timezones"]
 class _Parsed:
     """The batch's distinct written forms, parsed as ``parse_contact`` would (vectorised)."""
 
-    texts: list[str]
     inv: Sequence[int]
-    """For each row, its written form in :attr:`texts`."""
+    """For each row, its written form (index of the distinct texts)."""
     values: list[str | None]
-    """Each text's contact point (normalised), ``None`` when it is not one."""
+    """Each distinct text's contact point (normalised), ``None`` when it is not one."""
     frame: pl.DataFrame
     """Per text: the contact point's attributes (:data:`_ATTRIBUTES`), then one Boolean column
     per opposition list snapshot (``facts_many.listed_columns``' order): whether it lists it."""
@@ -90,13 +89,17 @@ class _Rep:
     listed: tuple[bool, ...]
 
 
-def _distinct(texts: Sequence[str]) -> tuple[list[str], Sequence[int]]:
-    """The distinct texts, first seen first, and each row's index among them (C-level maps)."""
+def _distinct(texts: Sequence[str]) -> tuple[pl.Series, Sequence[int]]:
+    """The distinct texts, first seen first, and each row's index among them: a batch's
+    contacts are usually all different, which Polars tells without a Python step per row."""
+    import polars as pl
+
+    raw = pl.Series("raw", texts, dtype=pl.Utf8)
+    if raw.n_unique() == len(raw):
+        return raw, range(len(raw))
     distinct = list(dict.fromkeys(texts))
-    if len(distinct) == len(texts):
-        return distinct, range(len(texts))
     where = dict(zip(distinct, range(len(distinct)), strict=True))
-    return distinct, list(map(where.__getitem__, texts))
+    return pl.Series("raw", distinct, dtype=pl.Utf8), list(map(where.__getitem__, texts))
 
 
 def _parsed(cur: Cursor, where: str, texts: Sequence[str]) -> tuple[_Parsed, list[Any]]:
@@ -108,7 +111,7 @@ def _parsed(cur: Cursor, where: str, texts: Sequence[str]) -> tuple[_Parsed, lis
     from permis.services.scrub_state import phone_numbers
 
     distinct, inv = _distinct(texts)
-    frame = normalise_contacts(pl.Series("raw", distinct, dtype=pl.Utf8))
+    frame = normalise_contacts(distinct)
     contact = frame["contact"]
     phone = frame["permis_kind"] == ContactKind.PHONE.value
     numbers = pl.select(pl.when(phone).then(phone_numbers(contact))).to_series()
@@ -118,7 +121,7 @@ def _parsed(cur: Cursor, where: str, texts: Sequence[str]) -> tuple[_Parsed, lis
         pl.col("timezones").fill_null(""),
         *(flag.alias(f"listed{i}") for i, flag in enumerate(flags)),
     )
-    return _Parsed(distinct, inv, contact.to_list(), frame), snapshots
+    return _Parsed(inv, contact.to_list(), frame), snapshots
 
 
 @dataclass
@@ -283,7 +286,7 @@ def check_columns(
         owners = list(dict.fromkeys(q.principal for q in questions))
         for name in owners:
             if len(owners) == 1:
-                wanted: Sequence[int] = range(len(parsed.texts))
+                wanted: Sequence[int] = range(len(parsed.values))
             else:
                 asked = {g for g, q in enumerate(questions) if q.principal == name}
                 wanted = sorted({j for g, j in zip(group, parsed.inv, strict=True) if g in asked})
