@@ -1,15 +1,22 @@
 """The gate for a batch: facts for every contact of the batch in a few statements, then ``decide``
 once per distinct question.
 
-``Gate.check`` costs about 100 µs a contact (parse, six queries, ``decide``). For a batch:
+``Gate.check`` costs about 100 µs a contact (parse, six queries, ``decide``). For a batch, with
+no Python step per row where Polars or a C-level ``map`` can do it:
 
-1. the contact points are parsed vectorised (``scrub.normalise_contacts``, proven equal to
-   ``parse_contact`` by the scrub's tests);
-2. the register is asked once which of their hashes it knows, then each projection is read once
-   for those (``adapters.db.facts_many``); opposition lists are looked up in memory;
+1. the distinct contact points are parsed vectorised (``scrub.normalise_contacts``, proven equal
+   to ``parse_contact`` by the scrub's tests); opposition lists are looked up in memory, one
+   binary search per number and snapshot (``facts_many.listed_columns``);
+2. the register says which of them it knows: when the principal has at most
+   :data:`SMALL_REGISTER` contact points, all are read (hash, value, erased bucket) and matched
+   by value, as the scrub does (an erased point, whose value is gone, by its bucket then its
+   keyed hash), so that strangers cost no HMAC; otherwise every value is key-hashed and the
+   register asked by hash. Each projection is then read once for the known ones
+   (``adapters.db.facts_many``);
 3. rows whose question is the same (same request fields, same contact point attributes, same
-   lists, no facts of their own) share one call to ``decide`` through :meth:`Gate.decide_loaded`,
-   as the scrub does per fact signature; rows with facts of their own get their own call.
+   lists, equal facts: compared by value, usually none) share one call to ``decide`` through
+   :meth:`Gate.decide_loaded`. ``decide`` is a pure function of the request, the facts, the rule
+   pack and the policy, and a row's value reaches its decision only as its ``contact`` field.
 
 Queries without ``at`` are all decided at one instant, the clock read once for the batch.
 The result is :class:`BatchDecisions`: the distinct decisions and, per row, which one and the
@@ -32,7 +39,6 @@ from permis.adapters.db.database import Cursor
 from permis.domain.contact import ContactKind, ContactPoint, contact_hash
 from permis.domain.model import CheckRequest, Decision, Facts, ProcessorFact, Sector, SnapshotFact
 from permis.domain.pressure import Policy
-from permis.services.erasure import erased_bucket
 
 if TYPE_CHECKING:
     import polars as pl
@@ -192,23 +198,30 @@ def _keys(parsed: _Parsed, own: dict[str, int]) -> tuple[list[int], list[tuple[A
 
 
 SMALL_REGISTER = 20_000
-"""A principal with at most this many contact points has them all read for a batch (hash,
-value, erased bucket: a few ms) and the batch matched with them by value, so that the rows the
-register does not know cost no HMAC. Above, every distinct value is key-hashed and the register
-asked which hashes it knows (about 8 µs a value)."""
+"""A principal with at most this many contact points (and at most :data:`SMALL_FACTOR` times as
+many as the batch has values) has them all read for a batch (hash, value, erased bucket: about
+1.5 µs a point) and matched with the batch by value, so that the rows the register does not know
+cost no HMAC. Otherwise every distinct value is key-hashed and the register asked which hashes
+it knows (about 8 µs a value)."""
+SMALL_FACTOR = 4
 LARGE_SECONDS = 300.0
-"""How long a principal found above :data:`SMALL_REGISTER` goes straight to hashing."""
-_large: dict[tuple[str, int], float] = {}
+"""How long a principal found above a limit goes straight to hashing for batches that would
+read no more than that limit."""
+_large: dict[tuple[str, int], tuple[float, int]] = {}
 
 
 def _known(gate: Gate, cur: Cursor, principal: repo.Principal, values: list[str]) -> dict[str, str]:
     """The hash of each value the register knows (has a contact point for), by value."""
+    if not values:
+        return {}
     where = (gate.db.url, principal.id)
+    limit = min(SMALL_REGISTER, SMALL_FACTOR * len(values))
+    since, above = _large.get(where, (-LARGE_SECONDS, -1))
     points = None
-    if time.monotonic() - _large.get(where, -LARGE_SECONDS) >= LARGE_SECONDS:
-        points = facts_many.contact_points_upto(cur, principal.id, SMALL_REGISTER)
+    if limit > above or time.monotonic() - since >= LARGE_SECONDS:
+        points = facts_many.contact_points_upto(cur, principal.id, limit)
         if points is None:
-            _large[where] = time.monotonic()
+            _large[where] = (time.monotonic(), limit)
     by_value: dict[str, str] = {}
     erased: dict[int, set[str]] = {}
     for hashed, value, bucket in points or ():
@@ -224,12 +237,24 @@ def _known(gate: Gate, cur: Cursor, principal: repo.Principal, values: list[str]
         known = facts_many.known_hashes(cur, gate.db.dialect, principal.id, list(hashes.values()))
         return {v: h for v, h in hashes.items() if h in known}
     out = {v: by_value[v] for v in by_value.keys() & values}
-    if erased:
-        for value in values:
-            held = erased.get(erased_bucket(value)) if value not in out else None
-            if held and (hashed := contact_hash(value, principal.hash_key)) in held:
-                out[value] = hashed
+    for value, bucket in _in_buckets(values, list(erased)) if erased else ():
+        if (
+            value not in out
+            and (hashed := contact_hash(value, principal.hash_key)) in erased[bucket]
+        ):
+            out[value] = hashed
     return out
+
+
+def _in_buckets(values: list[str], buckets: list[int]) -> list[tuple[str, int]]:
+    """The values whose ``erasure.erased_bucket`` is among ``buckets``, with it (vectorised)."""
+    import polars as pl
+
+    from permis.services.scrub_state import erased_buckets
+
+    contacts = pl.Series("contact", values, dtype=pl.Utf8)
+    frame = pl.DataFrame({"contact": contacts, "bucket": erased_buckets(contacts)})
+    return frame.filter(pl.col("bucket").is_in(buckets)).rows()
 
 
 def _hashes(key: bytes, values: list[str]) -> dict[str, str]:
