@@ -167,34 +167,37 @@ def _load(
     ids: dict[Facts, int] = {_EMPTY: 0}
     for known, hashed in hashes.items():
         own[known] = ids.setdefault(facts.get(hashed, _EMPTY), len(ids))
-    keys, reps = _keys(parsed, own)
+    keys, firsts = _keys(parsed, own)
     by_id = list(ids)
+    reps = {
+        k: _Rep(r[-1], by_id[r[0]], r[1], r[2], r[3], r[4], tuple(r[5:-1]))
+        for k, r in firsts.items()
+    }
     return _Loaded(
         principal,
         {x: repo.processor_fact(cur, principal.id, x) for x in processors},
         gate.policy_for(cur, principal),
         keys,
-        [None, *(_Rep(r[-1], by_id[r[0]], r[1], r[2], r[3], r[4], tuple(r[5:-1])) for r in reps)],
+        [reps.get(k) for k in range(max(reps, default=0) + 1)],
     )
 
 
-def _keys(parsed: _Parsed, own: dict[str, int]) -> tuple[list[int], list[tuple[Any, ...]]]:
-    """Each text's point key (0: not a contact point) and, for keys 1, 2..., the columns of
+def _keys(parsed: _Parsed, own: dict[str, int]) -> tuple[list[int], dict[int, tuple[Any, ...]]]:
+    """Each text's point key (0: not a contact point) and, for each other key, the columns of
     the first text having it: facts id, attributes, lists, text index. Vectorised: the key is
-    a join on the distinct combinations of those columns."""
+    the dense rank of those columns (equal columns, equal rank; not a hash)."""
     import polars as pl
 
     contact = pl.Series("contact", parsed.values, dtype=pl.Utf8)
     fid = contact.replace_strict(own, default=0, return_dtype=pl.Int64) if own else 0
     frame = parsed.frame.select(pl.lit(fid).alias("fid"), pl.all())
-    columns = frame.columns
-    frame = frame.with_row_index("text").filter(contact.is_not_null())
-    first = frame.unique(subset=columns, keep="first", maintain_order=True)
-    first = first.with_row_index("key", offset=1)
-    key = frame.join(first.drop("text"), on=columns, nulls_equal=True, maintain_order="left")
-    keys = pl.zeros(len(parsed.values), pl.UInt32, eager=True)
-    keys = keys.scatter(key["text"], key["key"])
-    return keys.to_list(), first.select(*columns, "text").rows()
+    rank = pl.struct(frame.columns).rank("dense")
+    valid = contact.is_not_null()
+    keys = frame.select(pl.when(valid).then(rank).otherwise(0)).to_series().to_list()
+    first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+    first.pop(0, None)
+    rows = frame.with_row_index("text")[list(first.values())].select(*frame.columns, "text")
+    return keys, dict(zip(first, rows.rows(), strict=True))
 
 
 SMALL_REGISTER = 20_000
