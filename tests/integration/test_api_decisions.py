@@ -65,3 +65,17 @@ def test_the_decision_schema_is_documented(client: TestClient) -> None:
         "$ref": "#/components/schemas/DecisionOut"
     }
     assert "next_allowed_at" in spec["components"]["schemas"]["DecisionOut"]["properties"]
+
+
+@pytest.mark.parametrize("contacts", [[], ["n/a"], ["06 12 34 56 78"], ["Zoé@Example.org", "n/a"]])
+def test_small_batches_are_the_gate_row_by_row(
+    app: App, client: TestClient, contacts: list[str]
+) -> None:
+    key = app.keys.create(Role.CAMPAIGN).key
+    requests = [{"contact": c, "channel": "email", "at": TIMES[2]} for c in contacts]
+    got = client.post(
+        "/v1/decisions", json={"requests": requests}, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert got.status_code == 200
+    expected = [app.gate.check(CheckQuery(c, Channel.EMAIL, t(TIMES[2]), "acme")) for c in contacts]
+    assert got.json() == {"decisions": [d.to_dict() for d in expected]}

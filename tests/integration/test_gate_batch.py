@@ -5,9 +5,13 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from permis.bootstrap import App
 from permis.domain.model import Audience, Channel, Sector, Source
 from permis.domain.pressure import Policy, PolicyCap
+from permis.services import gate_batch
+from permis.services.erasure import erase
 from permis.services.gate import CheckQuery, Gate
 from permis.services.lists import import_list
 from tests.integration.test_scrub import build_register, pool, t, written_forms
@@ -82,3 +86,65 @@ def test_strangers_asked_the_same_question_share_one_decide(app: App) -> None:
     decisions = batch.decisions()
     assert [d.contact for d in decisions[:2]] == ["+33612340000", "+33612340001"]
     assert decisions == [app.gate.check(q) for q in queries]
+
+
+@pytest.mark.parametrize("small", [gate_batch.SMALL_REGISTER, 0])
+def test_erased_points_and_two_principals_by_value_and_by_hash(
+    app: App, monkeypatch: pytest.MonkeyPatch, small: int
+) -> None:
+    """Rows are matched with the register by value when it is small (erased points, whose value
+    is gone, by bucket then hash), by hash otherwise: the same decisions either way."""
+    monkeypatch.setattr(gate_batch, "SMALL_REGISTER", small)
+    monkeypatch.setattr(gate_batch, "_large", {})
+    app.register.ensure_principal("beta")
+    numbers = [f"06 12 34 56 {i:02d}" for i in range(8)]
+    reg = app.register
+    for owner in ("acme", "beta"):
+        reg.record_objection(principal=owner, contact=numbers[0], source=Source.AGENT)
+        reg.record_objection(principal=owner, contact="zoe@example.org", source=Source.EMAIL)
+    reg.record_objection(principal="beta", contact=numbers[1], source=Source.AGENT)
+    for number in numbers[2:5]:
+        reg.record_consent(
+            principal="acme",
+            contact=number,
+            channel=Channel.CALL,
+            source=Source.WEB,
+            purpose="prospecting",
+            at=t("2026-09-01T10:00:00+02:00"),
+        )
+    for contact in (numbers[0], numbers[2], "zoe@example.org"):
+        erase(app.db, app.clock, principal="acme", contact=contact, reason="art. 17")
+    contacts = [*numbers, "Zoe@Example.org", "0612345600", "nobody@example.org", "n/a"]
+    queries = [
+        CheckQuery(c, channel, t(TIMES[2]), owner)
+        for c in contacts
+        for owner in ("acme", "beta")
+        for channel in (Channel.CALL, Channel.EMAIL)
+    ]
+    decisions = app.gate.check_many(queries).decisions()
+    assert decisions == [app.gate.check(q) for q in queries]
+    assert decisions[0].codes == decisions[2].codes  # erased, the objection stays in force
+    assert "OBJECTION" in decisions[0].codes
+    with app.db.transaction(write=True) as cur:  # erased before buckets were kept
+        cur.execute("UPDATE contact_points SET erased_bucket = NULL WHERE value IS NULL")
+    assert app.gate.check_many(queries).decisions() == decisions
+    alone = [q for q in queries if q.principal == "beta"]
+    assert app.gate.check_many(alone).decisions() == [app.gate.check(q) for q in alone]
+
+
+def test_contacts_with_equal_facts_share_one_decide(app: App) -> None:
+    numbers = [f"06 12 34 57 {i:02d}" for i in range(20)]
+    for number in numbers:
+        app.register.record_consent(
+            principal=None,
+            contact=number,
+            channel=Channel.CALL,
+            source=Source.WEB,
+            purpose="prospecting",
+            at=t("2026-09-01T10:00:00+02:00"),
+        )
+    queries = [CheckQuery(n, Channel.CALL, t(TIMES[2])) for n in [*numbers, "06 12 34 58 00"]]
+    batch = app.gate.check_many(queries)
+    assert len(batch.distinct) == 2  # the consenting contacts, the stranger
+    assert batch.decisions() == [app.gate.check(q) for q in queries]
+    assert batch.decisions()[0].allowed != batch.decisions()[-1].allowed

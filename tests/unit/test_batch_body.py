@@ -36,10 +36,35 @@ def test_rows_asking_the_same_question_share_one_validation() -> None:
         {**ROW, "at": 1795000000},
         {**ROW, "contact": 5},
         {**ROW, "channel": "pigeon"},
+        {**ROW, "campaign": ["a list"]},
+        {**ROW, "campaign": {"an": "object"}},
+        {**ROW, "contact": ""},
+        {**ROW, "contact": "0" * 321},
+        {"channel": "call"},
+        ["not", "an", "object"],
     ],
 )
-def test_anything_unusual_is_left_to_pydantic(row: dict[str, Any]) -> None:
+def test_anything_unusual_is_left_to_pydantic(row: Any) -> None:
     assert _columns({"requests": [ROW, row]}) is None
+    assert _columns({"requests": [row, ROW, ROW]}) is None
+    assert _columns({"requests": [row] * 3}) is None
+
+
+def test_a_field_on_some_rows_only_and_in_any_order() -> None:
+    later = {"at": ROW["at"], "campaign": "c1", "channel": "call", "contact": "0712345678"}
+    columns = _columns({"requests": [ROW, later, {**ROW, "purpose": "care"}, ROW]})
+    assert columns is not None
+    assert columns.group == [0, 1, 2, 0]
+    assert [(q.campaign, q.purpose) for q in columns.questions] == [
+        (None, "prospecting"),
+        ("c1", "prospecting"),
+        (None, "care"),
+    ]
+    assert _columns({"requests": []}) == _columns({"requests": []})
+
+
+def test_every_row_with_only_a_contact_is_left_to_pydantic() -> None:
+    assert _columns({"requests": [{"contact": "0612345678"}] * 2}) is None
 
 
 def test_an_explicit_null_default_is_refused_even_on_the_first_row() -> None:

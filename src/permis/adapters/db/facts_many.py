@@ -19,11 +19,12 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from permis.adapters.db.database import Cursor
 from permis.adapters.db.numbers import series_from_blocks
-from permis.adapters.db.repositories import from_us, list_snapshots, opt_dt, snapshot_blocks
+from permis.adapters.db.repositories import from_us, list_snapshots, snapshot_blocks
 from permis.domain.model import (
     AttemptFact,
     BudgetFact,
@@ -36,10 +37,13 @@ from permis.domain.model import (
     SnapshotFact,
 )
 
+if TYPE_CHECKING:
+    import polars as pl
+
 SNAPSHOT_CACHE_NUMBERS = 40_000_000
 """Numbers of opposition list snapshots kept in memory per process (about 320 MB at most)."""
 
-_QUERIES = {
+_QUERIES = {  # in the order of ``Facts``' fields
     "consents": "channel, purpose, given_at, expires_at, withdrawn_at, source",
     "objections": "channel, purpose, at, source",
     "refusals": "at, processor",
@@ -59,6 +63,17 @@ def _param(dialect: str, hashes: Sequence[str]) -> Any:
     return json.dumps(list(hashes)) if dialect == "sqlite" else list(hashes)
 
 
+def contact_points_upto(cur: Cursor, principal_id: int, limit: int) -> list[Any] | None:
+    """Every contact point of the principal as (hash, value, erased bucket), or ``None`` when
+    it has more than ``limit``."""
+    rows = cur.execute(
+        "SELECT contact_hash, value, erased_bucket FROM contact_points WHERE principal_id = :p "
+        "LIMIT :n",
+        {"p": principal_id, "n": limit + 1},
+    )
+    return None if len(rows) > limit else rows
+
+
 def known_hashes(cur: Cursor, dialect: str, principal_id: int, hashes: Sequence[str]) -> set[str]:
     """The hashes among ``hashes`` that have at least one event in the register."""
     if not hashes:
@@ -70,18 +85,29 @@ def known_hashes(cur: Cursor, dialect: str, principal_id: int, hashes: Sequence[
     return {str(r[0]) for r in rows}
 
 
-def _fact(table: str, r: Any) -> Any:
+class _Times(dict[int, datetime]):
+    """``from_us`` remembered for one load: facts recorded together share their instants."""
+
+    def __missing__(self, value: int) -> datetime:
+        at = self[value] = from_us(value)
+        return at
+
+    def opt(self, value: int | None) -> datetime | None:
+        return None if value is None else self[value]
+
+
+def _fact(table: str, r: Any, at: _Times) -> Any:
     if table == "consents":
-        return ConsentFact(r[0], r[1], from_us(r[2]), opt_dt(r[3]), opt_dt(r[4]), r[5])
+        return ConsentFact(r[0], r[1], at[r[2]], at.opt(r[3]), at.opt(r[4]), r[5])
     if table == "objections":
-        return ObjectionFact(from_us(r[2]), r[0], r[1], r[3])
+        return ObjectionFact(at[r[2]], r[0], r[1], r[3])
     if table == "refusals":
-        return RefusalFact(from_us(r[0]), r[1])
+        return RefusalFact(at[r[0]], r[1])
     if table == "contracts":
-        return ContractFact(from_us(r[0]), opt_dt(r[1]))
+        return ContractFact(at[r[0]], at.opt(r[1]))
     if table == "attempts":
-        return AttemptFact(from_us(r[1]), r[0], r[2], r[3], r[4])
-    return BudgetFact(r[0], int(r[1]), Period(r[2]), from_us(r[3]))
+        return AttemptFact(at[r[1]], r[0], r[2], r[3], r[4])
+    return BudgetFact(r[0], int(r[1]), Period(r[2]), at[r[3]])
 
 
 def load_facts_many(
@@ -92,25 +118,30 @@ def load_facts_many(
     Rows come back in the order ``load_facts`` reads them (the table's order for one contact
     point: ``ORDER BY`` the row id, which is what SQLite and PostgreSQL return there)."""
     wanted = sorted(set(hashes))
-    parts: dict[str, dict[str, list[Any]]] = {h: {t: [] for t in _QUERIES} for h in wanted}
     if not wanted:
         return {}
-    for table, columns in _QUERIES.items():
+    parameters = {"p": principal_id, "hashes": _param(dialect, wanted)}
+    parts: dict[str, list[list[Any]]] = {}
+    at = _Times()
+    for i, (table, columns) in enumerate(_QUERIES.items()):
         rows = cur.execute(
             f"SELECT contact_hash, {columns} FROM {table} "
             f"WHERE principal_id = :p AND {_among(dialect)} ORDER BY id",
-            {"p": principal_id, "hashes": _param(dialect, wanted)},
+            parameters,
         )
         for row in rows:
-            parts[str(row[0])][table].append(_fact(table, row[1:]))
+            mine = parts.get(row[0])
+            if mine is None:
+                mine = parts[str(row[0])] = [[] for _ in _QUERIES]
+            mine[i].append(_fact(table, row[1:], at))
     return {
         h: Facts(
-            consents=tuple(p["consents"]),
-            objections=tuple(p["objections"]),
-            refusals=tuple(p["refusals"]),
-            contracts=tuple(p["contracts"]),
-            attempts=tuple(p["attempts"]),
-            budgets=tuple(p["budgets"]),
+            consents=tuple(p[0]),
+            objections=tuple(p[1]),
+            refusals=tuple(p[2]),
+            contracts=tuple(p[3]),
+            attempts=tuple(p[4]),
+            budgets=tuple(p[5]),
         )
         for h, p in parts.items()
     }
@@ -144,27 +175,24 @@ def _snapshot_numbers(cur: Cursor, where: str, snapshot: Any) -> Any:
     return series
 
 
-def listed_snapshots(
-    cur: Cursor, where: str, numbers: Sequence[int | None]
-) -> list[tuple[SnapshotFact, ...]]:
-    """For each number, what :func:`repositories.load_snapshots` returns for it: every snapshot,
-    ordered by ``(as_of, id)``, with whether it lists the number (``None``: listed nowhere).
-    ``where`` names the register (its URL) so that two registers never share a cache entry."""
+def listed_columns(
+    cur: Cursor, where: str, numbers: pl.Series
+) -> tuple[list[tuple[SnapshotFact, SnapshotFact]], list[pl.Series]]:
+    """Every snapshot, ordered by ``(as_of, id)`` as :func:`repositories.load_snapshots` orders
+    them, as a pair of facts (not listed, listed), and for each snapshot whether it lists each
+    of ``numbers`` (Int64, null: listed nowhere), as a Boolean series. ``where`` names the
+    register (its URL) so that two registers never share a cache entry."""
     import polars as pl
 
     snapshots = sorted(list_snapshots(cur), key=lambda s: (s[2], s[0]))
-    if not snapshots:
-        return [() for _ in numbers]
-    probe = pl.Series("n", numbers, dtype=pl.Int64)
-    flags: list[list[bool]] = []
+    flags: list[pl.Series] = []
     for snapshot in snapshots:
         held = _snapshot_numbers(cur, where, tuple(snapshot))
         if len(held) == 0:
-            flags.append([False] * len(numbers))
+            flags.append(pl.zeros(len(numbers), pl.Boolean, eager=True))
             continue
-        index = held.search_sorted(probe.fill_null(0)).clip(0, len(held) - 1)
-        hit = (held.gather(index) == probe).fill_null(False)
-        flags.append(hit.to_list())
+        index = held.search_sorted(numbers.fill_null(0)).clip(0, len(held) - 1)
+        flags.append((held.gather(index) == numbers).fill_null(False))
     facts = [
         (
             SnapshotFact(name, from_us(as_of), from_us(until), False),
@@ -172,14 +200,4 @@ def listed_snapshots(
         )
         for _, name, as_of, until, _ in snapshots
     ]
-    columns = list(zip(*flags, strict=True))
-    memo: dict[tuple[bool, ...], tuple[SnapshotFact, ...]] = {}
-    out = []
-    for bits in columns:
-        found = memo.get(bits)
-        if found is None:
-            found = memo[bits] = tuple(
-                f[1] if b else f[0] for f, b in zip(facts, bits, strict=True)
-            )
-        out.append(found)
-    return out
+    return facts, flags

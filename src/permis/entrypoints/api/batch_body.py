@@ -17,7 +17,8 @@ only the same string, so a group's validation holds for every row sharing its va
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from itertools import repeat
+from typing import Any, cast
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -57,36 +58,57 @@ def read_batch(payload: Any) -> BatchColumns:
 
 
 def _columns(payload: Any) -> BatchColumns | None:
+    """The columns, read with C-level ``map``s over the rows (no Python step per row: about
+    2 µs a row before), or None for anything not plainly valid."""
     if type(payload) is not dict:
         return None
     items = payload.get("requests")
     if type(items) is not list or len(items) > MAX_BATCH:
         return None
-    contacts: list[str] = []
-    group: list[int] = []
-    seen: dict[tuple[Any, ...], int] = {}
-    questions: list[DecisionRequest] = []
-    for item in items:
-        if type(item) is not dict:
-            return None
-        contact = item.get("contact")
-        if type(contact) is not str or not _SHORTEST <= len(contact) <= _LONGEST:
-            return None
-        key = tuple(map(item.get, FIELDS))
-        if (key[3] is None and "purpose" in item) or (key[4] is None and "audience" in item):
-            return None  # an explicit null where the field has a default: pydantic says
+    if not items:
+        return BatchColumns([], [], [])
+    if set(map(type, items)) != {dict}:
+        return None
+    contacts = cast(list[str], list(map(dict.get, items, repeat("contact"))))
+    if set(map(type, contacts)) != {str}:
+        return None
+    if min(map(len, contacts)) < _SHORTEST or max(map(len, contacts)) > _LONGEST:
+        return None
+    present = set().union(*items)  # a field no row gives is a column of nulls: not read
+    columns = {f: list(map(dict.get, items, repeat(f))) for f in FIELDS if f in present}
+    for name in ("purpose", "audience"):  # an explicit null where the field has a default
+        if name in columns:
+            given = sum(map(dict.__contains__, items, repeat(name)))
+            if given != len(items) - columns[name].count(None):
+                return None  # pydantic says
+    return _grouped(contacts, list(columns), list(columns.values()))
+
+
+def _grouped(
+    contacts: list[str], names: list[str], columns: list[list[Any]]
+) -> BatchColumns | None:
+    """Rows grouped by their values of the fields ``names`` (``columns``), each group's
+    question validated once. Usually every row asks the same: each column equals its first
+    value (``count``: no tuple per row); a column holding a non-string there fails ``_question``
+    (a string equals only a string, ``None`` only ``None``)."""
+    if all(c.count(c[0]) == len(c) for c in columns):
+        keys: list[tuple[Any, ...]] = [tuple(c[0] for c in columns)]
+        group = [0] * len(contacts)
+    else:
+        rows = list(zip(*columns, strict=True))
         try:
-            found = seen.get(key)
+            number = {key: i for i, key in enumerate(dict.fromkeys(rows))}
         except TypeError:  # a list or an object among the fields: unhashable, and invalid
             return None
-        if found is None:
-            question = _question(key)
-            if question is None:
-                return None
-            found = seen[key] = len(questions)
-            questions.append(question)
-        contacts.append(contact)
-        group.append(found)
+        keys = list(number)
+        group = list(map(number.__getitem__, rows))
+    questions = []
+    for key in keys:
+        values = dict(zip(names, key, strict=True))
+        question = _question(tuple(map(values.get, FIELDS)))
+        if question is None:
+            return None
+        questions.append(question)
     return BatchColumns(contacts, group, questions)
 
 
