@@ -238,9 +238,10 @@ JEMALLOC_CONF = "_RJEM_MALLOC_CONF"
 
 def _keep_freed_memory() -> None:
     """Polars' allocator keeps the pages it frees for reuse instead of handing them back to the
-    system, which would fault them in again for the next batch (measured on the 10 M-row scrub:
-    system CPU 13.7 s -> 6.2 s, peak memory 1.97 -> 2.31 GiB; the process ends with the scrub).
-    A setting given in the environment wins; no effect once Polars is loaded."""
+    system, which would fault them in again for the next batch (measured on the 10 M-row scrub
+    of benchmarks/scrub.py, load average 6 to 12: system CPU 12.3-15.2 s -> 6.0-6.2 s, peak
+    memory 2.0 -> 2.3-2.8 GiB; the process ends with the scrub). A setting given in the
+    environment wins; no effect once Polars is loaded."""
     if "polars" not in sys.modules:
         os.environ.setdefault(JEMALLOC_CONF, "dirty_decay_ms:-1,muzzy_decay_ms:-1")
 
