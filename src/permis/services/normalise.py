@@ -74,6 +74,10 @@ _INTERNATIONAL: Final = f"^00(?:{'|'.join(_FAST_CODES)})0?[1-9]\\d{{8}}$"
 """+cc and 9 digits, maybe after a 0 that ``phonenumbers.parse`` drops: no general description
 of these codes holds a number starting with 0, so a 0 before 9 digits is the national prefix."""
 _NSN: Final = 9
+_PLAIN: Final = r"^(?:(?:\+33|0033) ?|0)?[1-9](?:[ .]?[0-9]{2}){4}$"
+"""The usual written forms (``0612345678``, ``06 12 34 56 78``, ``06.12.34.56.78``, ``612345678``,
+``+33 6 12 34 56 78``, ``0033612345678``): a national or +33 number, spaces or dots between pairs.
+For these the general pass can only find its nine national digits; they skip its other tests."""
 _CODES: Final = (33, *OVERSEAS_CODES)
 _TYPES: Final = (
     "premium_rate",
@@ -111,17 +115,71 @@ def normalise_phones(raw: pl.Series, default_region: str = "FR") -> pl.DataFrame
 
 
 def _first_pass(text: pl.Series, national: bool) -> pl.DataFrame:
-    """Every row checked and reduced; metropolitan numbers decided, the rest flagged (``todo``)."""
-    raw, k, nsn = pl.col("raw"), pl.col("k"), pl.col("nsn")
+    """Every row checked and reduced; metropolitan numbers decided, the rest flagged (``todo``).
+
+    Rows in a usual written form (``_PLAIN``, most of a campaign file) take a shorter pass
+    (``_plain_pass``); the others the general one, on their own, scattered back."""
+    raw = pl.col("raw")
     if not national:  # ``_compact`` refusals here, everything else to the library
         shaped = raw.str.contains(_SHAPE).fill_null(False)
         todo = pl.when(shaped).then(_LIBRARY).otherwise(_INVALID).cast(pl.UInt8).alias("todo")
         nulls = (pl.lit(None, pl.Utf8).alias(name) for name in COLUMNS)
         return pl.DataFrame({"raw": text}).select(raw, todo, *nulls, k=pl.lit(None, pl.Utf8))
-    digits = raw.str.replace_many(_REMOVED, leftmost=True)
+    plain = text.str.contains(_PLAIN).fill_null(False)
+    if not plain.any():
+        return _general_pass(text)
+    frame = _plain_pass(text)
+    others = (~plain).arg_true()
+    if not len(others):
+        return frame
+    general = _general_pass(text.gather(others))
+    return pl.DataFrame([frame[c].scatter(others, general[c]) for c in frame.columns])
+
+
+def _decided(valid: pl.Expr, nsn: pl.Expr) -> list[pl.Expr]:
+    """The columns of a metropolitan number, null where ``valid`` does not hold."""
+    return [
+        pl.when(valid).then("+33" + nsn).alias("contact"),
+        pl.when(valid).then(pl.lit("FR")).alias("country"),
+        pl.when(valid).then(pl.lit(METROPOLE)).alias("region"),
+        pl.when(valid).then(pl.lit(FRENCH_PLAN_ZONES["FR"])).alias("timezones"),
+    ]
+
+
+def _valid(nsn: pl.Expr) -> pl.Expr:
+    """The nine digits ``nsn`` are a valid metropolitan number (with ``todo`` done)."""
     # every nsn here is [1-9] + 8 digits: a general description saying just that is implied
     patterns = [p for p in _region_patterns("FR") if p != _anchored([r"[1-9]\d{8}"])]
-    valid = pl.all_horizontal(pl.col("todo") == _DONE, *(nsn.str.contains(p) for p in patterns))
+    return pl.all_horizontal(pl.col("todo") == _DONE, *(nsn.str.contains(p) for p in patterns))
+
+
+def _plain_pass(text: pl.Series) -> pl.DataFrame:
+    """``_general_pass`` for rows in a ``_PLAIN`` form (the others get meaningless values).
+
+    There ``_compact`` only drops spaces and dots, so the digits end with the nine national
+    ones (``k`` keeps just those: enough for ``_overseas``); a +33 or 0033 form is metropolitan
+    (``_todo``: ``_INTERNATIONAL`` starting with 0033), a national one may be overseas."""
+    raw, nsn = pl.col("raw"), pl.col("nsn")
+    international = raw.str.starts_with("+") | raw.str.starts_with("00")
+    national = nsn.str.starts_with("8") | ~nsn.str.contains(_overseas_pattern())
+    todo = pl.when(international | national).then(_DONE).otherwise(_OVERSEAS).cast(pl.UInt8)
+    return (
+        pl.LazyFrame({"raw": text})
+        .with_columns(
+            nsn=raw.str.replace_all(" ", "", literal=True)
+            .str.replace_all(".", "", literal=True)
+            .str.slice(-_NSN)
+        )
+        .with_columns(todo=todo)
+        .select(raw, nsn.alias("k"), pl.col("todo"), *_decided(_valid(nsn), nsn))
+        .collect(engine="streaming")
+    )
+
+
+def _general_pass(text: pl.Series) -> pl.DataFrame:
+    """Every row checked and reduced like ``_compact``, then classified (``_todo``)."""
+    raw, k, nsn = pl.col("raw"), pl.col("k"), pl.col("nsn")
+    digits = raw.str.replace_many(_REMOVED, leftmost=True)
     return (
         pl.LazyFrame({"raw": text})
         .with_columns(
@@ -129,15 +187,7 @@ def _first_pass(text: pl.Series, national: bool) -> pl.DataFrame:
         )
         .with_columns(nsn=k.str.slice(-_NSN))
         .with_columns(todo=_todo())
-        .select(
-            raw,
-            k,
-            pl.col("todo"),
-            pl.when(valid).then("+33" + nsn).alias("contact"),
-            pl.when(valid).then(pl.lit("FR")).alias("country"),
-            pl.when(valid).then(pl.lit(METROPOLE)).alias("region"),
-            pl.when(valid).then(pl.lit(FRENCH_PLAN_ZONES["FR"])).alias("timezones"),
-        )
+        .select(raw, k, pl.col("todo"), *_decided(_valid(nsn), nsn))
         .collect(engine="streaming")
     )
 

@@ -120,6 +120,11 @@ def normalise_contacts(raw: pl.Series) -> pl.DataFrame:
 
     text = raw.cast(pl.Utf8).alias("raw")
     is_email = text.str.contains("@", literal=True).fill_null(False)
+    if not is_email.any():  # a call file: no e-mail, no columns to merge (as below, cheaper)
+        return normalise_phones(text).with_columns(
+            pl.lit(ContactKind.PHONE.value).alias("permis_kind"),
+            pl.col("timezones").fill_null(""),
+        )
     phones = normalise_phones(text.zip_with(~is_email, pl.Series([None], dtype=pl.Utf8)))
     emails: dict[str, str | None] = {}
     for value in text.filter(is_email).unique().to_list():
