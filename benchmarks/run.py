@@ -179,23 +179,40 @@ def other_sections(names: tuple[str, ...]) -> list[str]:
             out += [kept(name)]
             continue
         module = importlib.import_module(f"benchmarks.{name}")
+        before = speed_probe()
         try:
             text = module.section()
         except Exception as exc:  # a benchmark never hides a failure: it reports it
             text = f"## {name}\n\nfailed: {type(exc).__name__}: {exc}\n"
-        out += [stamped(name, text)]
+        out += [stamped(name, text, (before, speed_probe()))]
     return out
+
+
+def speed_probe() -> float:
+    """Seconds per 10 million iterations of a plain Python loop (best of 3 runs of 2 million).
+
+    This VM's speed moves by a factor of 3 within minutes with nothing else running (the same
+    loop: 0.45 s at 16:12, 0.96 to 1.67 s at 16:25 on 2026-11-30, load average 0.2, no steal
+    time), so each section says how fast the machine was just before and just after it."""
+    from benchmarks.machine import python_loop
+
+    return python_loop(2_000_000) * 5
 
 
 MARK = "<!-- section: {} -->"
 
 
-def stamped(name: str, text: str) -> str:
-    """A section as measured now: its marker, then its text with the date and load average
-    under its heading (a subset run keeps the other sections, so each carries its own)."""
+def stamped(name: str, text: str, probes: tuple[float, float]) -> str:
+    """A section as measured now: its marker, then its text with the date, the load average and
+    the speed probe before and after it under its heading (a subset run keeps the other
+    sections, so each carries its own)."""
     heading, _, rest = text.strip("\n").partition("\n")
     load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
-    when = f"_Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {load} (1/5/15 min)._"
+    when = (
+        f"_Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {load} (1/5/15 min);"
+        f" speed probe {probes[0]:.2f} s before, {probes[1]:.2f} s after (a 10 M-iteration Python"
+        " loop; lower is faster)._"
+    )
     return f"{MARK.format(name)}\n{heading}\n\n{when}\n{rest}\n"
 
 
@@ -217,6 +234,7 @@ def bulk_sections() -> list[str]:
     if not wanted("scrub"):
         return [kept("scrub")]
     scale = float(os.environ.get("BENCH_SCALE", "1"))
+    before = speed_probe()
     norm = normalise.run()
     sizes = scrub.Sizes(
         rows=int(10_000_000 * scale),
@@ -228,7 +246,8 @@ def bulk_sections() -> list[str]:
     bulk = scrub.run(sizes, scrub.WORK)
     summary = bulk["summary"]
     assert isinstance(summary, dict)
-    return [stamped("scrub", "\n".join(_bulk_lines(norm, sizes, bulk, summary)))]
+    text = "\n".join(_bulk_lines(norm, sizes, bulk, summary))
+    return [stamped("scrub", text, (before, speed_probe()))]
 
 
 def _bulk_lines(
@@ -297,6 +316,9 @@ def write(rows: list[tuple[str, str, str]], sections: list[str]) -> None:
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}",
         f"- load average when written: {' / '.join(f'{v:.1f}' for v in os.getloadavg())}"
         " (1 / 5 / 15 min; other work on the machine inflates the figures)",
+        f"- speed probe when written: {speed_probe():.2f} s for a 10 M-iteration Python loop"
+        " (this VM's speed moves by up to 3x within minutes: each section gives its own probe"
+        " before and after it)",
         "- `BENCH_ONLY=scrub,http,...` runs a subset: the other sections keep their last"
         " figures, each under its own date and load average",
         "",
