@@ -45,9 +45,11 @@ router = APIRouter(prefix="/v1", tags=["decisions"])
 JSON = "application/json"
 
 
-def _query(info: KeyInfo, asked: DecisionRequest) -> CheckQuery:
+def _query(info: KeyInfo, asked: DecisionRequest, contact: str | None = None) -> CheckQuery:
+    """The check ``asked`` by the key ``info`` (about ``contact`` instead of ``asked.contact``
+    when given: the single check validates the rest of a query once per distinct rest)."""
     return CheckQuery(
-        contact=asked.contact,
+        contact=asked.contact if contact is None else contact,
         channel=asked.channel,
         at=aware(asked.at),
         principal=info.principal,
@@ -152,17 +154,7 @@ def _single_query(info: KeyInfo, fields: dict[str, str]) -> CheckQuery:
         if len(_ASKED) >= ASKED_CACHE:
             _ASKED.clear()
         _ASKED[rest] = asked
-    return CheckQuery(
-        contact=contact,
-        channel=asked.channel,
-        at=aware(asked.at),
-        principal=info.principal,
-        processor=acting_processor(info, asked.processor),
-        purpose=asked.purpose,
-        audience=asked.audience,
-        sector=asked.sector,
-        campaign=asked.campaign,
-    )
+    return _query(info, asked, contact)
 
 
 MAX_CONTACT = 320
