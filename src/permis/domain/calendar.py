@@ -60,8 +60,9 @@ class Window:
         if not self.start < self.end:
             raise ValueError(f"empty window or one crossing midnight: {self.start}-{self.end}")
 
-    def contains(self, local: datetime) -> bool:
-        return local.weekday() in self.weekdays and self.start <= local.time() < self.end
+    def holds(self, weekday: int, wall: time) -> bool:
+        """Is the wall-clock time ``wall`` of a day ``weekday`` (Monday 0) inside the window?"""
+        return weekday in self.weekdays and self.start <= wall < self.end
 
 
 WEEKDAYS: Final = frozenset(range(5))
@@ -99,12 +100,8 @@ constructor's cost on every call."""
 
 def in_windows(local: datetime, windows: Sequence[Window]) -> bool:
     """Is the wall-clock time of ``local`` inside one of ``windows``?"""
-    weekday = local.weekday()
-    wall = local.time()
-    for window in windows:
-        if weekday in window.weekdays and window.start <= wall < window.end:
-            return True
-    return False
+    weekday, wall = local.weekday(), local.time()  # once for every window
+    return any(window.holds(weekday, wall) for window in windows)
 
 
 def _wall_instants(day: date, wall: time, tz: ZoneInfo) -> list[datetime]:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
 from permis.adapters.db import repositories as repo
@@ -26,6 +26,7 @@ from permis.domain.model import (
     Decision,
     Facts,
     Sector,
+    SnapshotFact,
 )
 from permis.domain.pressure import Policy
 from permis.domain.rules.base import RulePack
@@ -96,12 +97,7 @@ class Gate:
         """The principal, its policy and the facts about ``point``, read in ``cur``."""
         principal = self.principal(cur, query.principal)
         policy = self.policy_for(cur, principal)
-        facts = Facts()
-        if point is not None:
-            hashed = contact_hash(point.value, principal.hash_key)
-            number = point.value if point.kind is ContactKind.PHONE else None
-            facts = repo.load_facts(cur, principal.id, hashed, number, query.processor)
-        return principal, policy, facts
+        return principal, policy, _facts(cur, principal, point, query.processor)
 
     def _warm(
         self, query: CheckQuery, point: ContactPoint | None
@@ -127,19 +123,8 @@ class Gate:
                 owner = (found, self.policy_for(cur, found))
                 warm.put(generation, ("principal", query.principal), owner)
             principal, policy = owner
-            facts = Facts()
-            if point is not None:
-                hashed = contact_hash(point.value, principal.hash_key)
-                number = point.value if point.kind is ContactKind.PHONE else None
-                facts = repo.load_facts(
-                    cur,
-                    principal.id,
-                    hashed,
-                    number,
-                    query.processor,
-                    lambda n: warm.snapshots(cur, generation, n),
-                )
-            loaded = (principal, policy, facts)
+            lists = partial(warm.snapshots, cur, generation)
+            loaded = (principal, policy, _facts(cur, principal, point, query.processor, lists))
             warm.put(generation, key, loaded)
         return loaded
 
@@ -191,6 +176,22 @@ class Gate:
         for loaded facts: :meth:`check` and the batch path (once per distinct question)."""
         pack = self.rules.pack_for(request.contact, self.rules.override_for(principal))
         return decide(request, facts, pack, policy)
+
+
+def _facts(
+    cur: Cursor,
+    principal: repo.Principal,
+    point: ContactPoint | None,
+    processor: str | None,
+    snapshots: Callable[[str], tuple[SnapshotFact, ...]] | None = None,
+) -> Facts:
+    """What the register holds about ``point`` for ``principal`` (none for an unparsed one),
+    the opposition lists from ``snapshots`` when given (the warm cache's)."""
+    if point is None:
+        return Facts()
+    hashed = contact_hash(point.value, principal.hash_key)
+    number = point.value if point.kind is ContactKind.PHONE else None
+    return repo.load_facts(cur, principal.id, hashed, number, processor, snapshots)
 
 
 PARSED_CACHE = 65_536
