@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, cast
 
 from permis.adapters.db import facts_many
@@ -277,22 +278,23 @@ def _hashes(key: bytes, values: list[str]) -> dict[str, str]:
     return out
 
 
+def _question_of() -> Callable[[CheckQuery], tuple[Any, ...]]:
+    """What a query asks besides its contact: every field of ``CheckQuery`` but ``contact``
+    (derived from the dataclass, so a field added later is part of it), read at C level."""
+    from permis.services.gate import CheckQuery
+
+    names = [f.name for f in fields(CheckQuery) if f.name != "contact"]
+    return cast(Callable[[CheckQuery], tuple[Any, ...]], attrgetter(*names))
+
+
 def check_many(gate: Gate, queries: Sequence[CheckQuery]) -> BatchDecisions:
     """Decisions for ``queries``, in order, as ``gate.check`` gives them one by one."""
     groups: dict[tuple[Any, ...], int] = {}
     questions: list[CheckQuery] = []
     group = []
+    question = _question_of()
     for q in queries:
-        key = (
-            q.channel,
-            q.at,
-            q.principal,
-            q.processor,
-            q.purpose,
-            q.audience,
-            q.sector,
-            q.campaign,
-        )
+        key = question(q)
         found = groups.get(key)
         if found is None:
             found = groups[key] = len(questions)
