@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from permis.adapters.db import repositories as repo
+from permis.adapters.db import instants
 from permis.domain.model import ALL, AttemptFact, BudgetFact, Facts, Period
 from permis.domain.policy import Policy, PolicyCap
 from permis.domain.rules.fr import fr_pack
@@ -47,7 +47,7 @@ def _random(rows: int, high: int, seed: int) -> pl.Series:
 
 def data(contacts: int, per_contact: float, seed: int = 2026) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows = int(contacts * per_contact)
-    at_us = repo.to_us(AT)
+    at_us = instants.to_us(AT)
     attempts = pl.DataFrame(
         {
             "contact": _random(rows, contacts, seed),
@@ -75,11 +75,11 @@ def _loop(attempts: pl.DataFrame, budgets: pl.DataFrame, sample: int) -> float:
     owned = budgets.filter(pl.col("contact") < sample)
     people: dict[int, list[AttemptFact]] = {}
     for contact, channel, at in part.iter_rows():
-        people.setdefault(contact, []).append(AttemptFact(repo.from_us(at), channel))
+        people.setdefault(contact, []).append(AttemptFact(instants.from_us(at), channel))
     caps: dict[int, list[BudgetFact]] = {}
     for contact, channel, most, period, set_at in owned.iter_rows():
         caps.setdefault(contact, []).append(
-            BudgetFact(channel, most, Period(period), repo.from_us(set_at))
+            BudgetFact(channel, most, Period(period), instants.from_us(set_at))
         )
     start = time.perf_counter()
     for contact in range(sample):

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
+from permis.adapters.db import instants
 from permis.adapters.db import repositories as repo
 from permis.bootstrap import build, init_register
 from permis.config import Settings
@@ -130,7 +131,7 @@ def build_register(url: str, numbers: pl.Series, facts: int, attempts: int) -> N
     people = numbers.head(max(facts, attempts // 10)).to_list()
     hashes = [contact_hash(f"+33{n}", key) for n in people]
     rng = random.Random(SEED)
-    at_us = repo.to_us(AT)
+    at_us = instants.to_us(AT)
     day = 86_400_000_000
     with app.db.transaction(write=True) as cur:
         cur.copy_rows(

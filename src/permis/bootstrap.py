@@ -11,6 +11,7 @@ from permis.config import Settings
 from permis.domain.rules.base import Params, RulePack
 from permis.domain.rules.fr import fr_pack
 from permis.domain.rules.registry import Rulebook
+from permis.services import stages
 from permis.services.gate import Gate
 from permis.services.keys import Keys
 from permis.services.register import Register
@@ -60,6 +61,7 @@ def build(
 ) -> App:
     """The application for ``settings`` (read from the environment when not given)."""
     settings = settings or Settings.from_env()
+    stages.configure(settings.stages)
     db = Database(settings.database_url)
     if check_schema:
         db.require_current_schema()

@@ -88,6 +88,13 @@ class Settings:
     check_cache_entries: int = 65_536
     """Contact points whose register reads each process keeps for single checks (SQLite only;
     never stale: dropped at any commit; 0: read the register on every check)."""
+    model_threads: int = 1
+    """OpenMP threads for the relevance model's fits on 5,000 rows or more (1: on a shared
+    machine spinning threads waste more than they bring; measured: the rolling protocol took
+    20 min with 2 threads under load)."""
+    stages: bool = False
+    """Print the wall and CPU seconds of each stage of a scrub to stderr (names and seconds
+    only, never data)."""
     relevance_report_path: str = ""
     """The page ``permis model report --out FILE`` wrote, shown at ``/backoffice/relevance``
     (empty: that page says how to produce it)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from permis.adapters.db import repositories as repo
+from permis.adapters.db import snapshots as snapshot_repo
 from permis.adapters.db.migrate import upgrade
 from permis.adapters.db.numbers import BLOCK, series_from_blocks
 from permis.bootstrap import App
@@ -74,7 +74,7 @@ def test_many_numbers_span_blocks_and_every_one_is_found(app: App, tmp_path: Pat
         assert codes(app, probe) == ["OPPOSITION_LIST"]
     assert codes(app, "0600000001") == []
     with app.db.transaction() as cur:
-        blocks = repo.snapshot_blocks(cur, result.snapshot_id)
+        blocks = snapshot_repo.snapshot_blocks(cur, result.snapshot_id)
     every = series_from_blocks(blocks)
     assert len(blocks) == 3 and every.is_sorted() and every.n_unique() == len(numbers)
 
@@ -122,9 +122,9 @@ def test_migration_0002_converts_snapshots_of_0001(empty_database_url: str) -> N
     db.close()
     upgrade(empty_database_url)
     with db.transaction() as cur:
-        blocks = repo.snapshot_blocks(cur, 1)
-        assert repo.load_snapshots(cur, "+33612345678")[0].listed
-        assert not repo.load_snapshots(cur, "+33612345679")[0].listed
+        blocks = snapshot_repo.snapshot_blocks(cur, 1)
+        assert snapshot_repo.load_snapshots(cur, "+33612345678")[0].listed
+        assert not snapshot_repo.load_snapshots(cur, "+33612345679")[0].listed
     assert series_from_blocks(blocks).to_list() == [33612345677, 33612345678]
     db.close()
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from permis.adapters.db import repositories as repo
+from permis.adapters.db import snapshots
 from permis.adapters.db.warm import WarmCache
 from permis.bootstrap import App, build
 from permis.config import Settings
@@ -151,7 +151,7 @@ def test_the_lists_read_through_the_cache_are_those_the_register_gives(
         with app.db.transaction() as cur:
             generation = warm.generation()
             for number in asked:
-                assert warm.snapshots(cur, generation, number) == repo.load_snapshots(
+                assert warm.snapshots(cur, generation, number) == snapshots.load_snapshots(
                     cur, number
                 ), number
     listed = [n for n in asked if any(s.listed for s in repo_snapshots(app, n))]
@@ -160,4 +160,4 @@ def test_the_lists_read_through_the_cache_are_those_the_register_gives(
 
 def repo_snapshots(app: App, number: str) -> tuple[SnapshotFact, ...]:
     with app.db.transaction() as cur:
-        return repo.load_snapshots(cur, number)
+        return snapshots.load_snapshots(cur, number)

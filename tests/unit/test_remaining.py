@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from permis.adapters.db import repositories as repo
+from permis.adapters.db import instants
 from permis.domain.model import ALL, AttemptFact, BudgetFact, Channel, Facts, Period
 from permis.domain.policy import Policy, PolicyCap
 from permis.domain.rules.fr import fr_pack
@@ -49,13 +49,13 @@ def _people(rng: random.Random, at: datetime, n: int) -> dict[str, Facts]:
 
 def _frames(people: dict[str, Facts]) -> tuple[pl.DataFrame, pl.DataFrame]:
     attempts = pl.DataFrame(
-        [(k, a.channel, repo.to_us(a.at)) for k, f in people.items() for a in f.attempts],
+        [(k, a.channel, instants.to_us(a.at)) for k, f in people.items() for a in f.attempts],
         schema={"contact": pl.Utf8, "channel": pl.Utf8, "at": pl.Int64},
         orient="row",
     )
     budgets = pl.DataFrame(
         [
-            (k, b.channel, b.max, b.period.value, repo.to_us(b.set_at))
+            (k, b.channel, b.max, b.period.value, instants.to_us(b.set_at))
             for k, f in people.items()
             for b in f.budgets
         ],

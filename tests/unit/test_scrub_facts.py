@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from permis.adapters.db import repositories as repo
+from permis.adapters.db import instants
 from permis.domain.contact import parse_phone
 from permis.domain.decide import decide
 from permis.domain.model import (
@@ -49,19 +49,19 @@ def test_threshold_is_the_first_instant_an_attempt_still_counts(period: Period) 
     ):
         shift = period_shift(period)
         first = sf.threshold(at, shift)
-        assert at < shift(repo.from_us(first))
-        assert not at < shift(repo.from_us(first - 1))
+        assert at < shift(instants.from_us(first))
+        assert not at < shift(instants.from_us(first - 1))
 
 
 def test_threshold_of_a_clipped_month() -> None:
     at = datetime(2027, 3, 30, 10, 0, tzinfo=UTC)  # add_months(Feb 28..., 1) is Mar 28
-    first = repo.from_us(sf.threshold(at, lambda t: add_months(t, 1)))
+    first = instants.from_us(sf.threshold(at, lambda t: add_months(t, 1)))
     assert first == datetime(2027, 3, 1, 0, 0, tzinfo=UTC)
 
 
 def _frames(people: list[Facts]) -> dict[str, pl.DataFrame]:
     rows: dict[str, list[tuple[object, ...]]] = {table: [] for table in _COLUMNS}
-    us = repo.to_us
+    us = instants.to_us
     for i, facts in enumerate(people):
         h = f"h{i}"
         rows["consents"] += [
@@ -186,25 +186,25 @@ def test_signatures_of_no_facts() -> None:
 
 
 def test_lookup_finds_present_keys_and_leaves_the_others_null() -> None:
-    from permis.services.scrub_state import _lookup
+    from permis.services.sorted_columns import lookup
 
     keys = pl.Series([3, 5, 9], dtype=pl.Int64)
     values = pl.Series("sig", [30, 50, 90], dtype=pl.UInt32)
     probe = pl.Series([9, None, 4, 3, 10, 0], dtype=pl.Int64)
-    assert _lookup(keys, values, probe).to_list() == [90, None, None, 30, None, None]
-    assert _lookup(keys.clear(), values.clear(), probe).to_list() == [None] * 6
+    assert lookup(keys, values, probe).to_list() == [90, None, None, 30, None, None]
+    assert lookup(keys.clear(), values.clear(), probe).to_list() == [None] * 6
 
 
 def test_a_probe_searches_sorted_numbers_and_answers_in_row_order() -> None:
-    from permis.services.scrub_state import Probe, _lookup
+    from permis.services.sorted_columns import Probe, lookup
 
     keys = pl.Series([3, 5, 9], dtype=pl.Int64)
     values = pl.Series("sig", [30, 50, 90], dtype=pl.UInt32)
     numbers = pl.Series([9, None, 4, 3, 10, 0, 3], dtype=pl.Int64)
     probe = Probe.of(numbers)
     assert probe.ordered.to_list() == [0, 3, 3, 4, 9, 10, None]
-    found = probe.back(_lookup(keys, values, probe.ordered))
+    found = probe.back(lookup(keys, values, probe.ordered))
     assert found.to_list() == [90, None, None, 30, None, None, 30]
     assert found.name == "sig" and found.dtype == pl.UInt32
     empty = Probe.of(numbers.clear())
-    assert empty.back(_lookup(keys, values, empty.ordered)).to_list() == []
+    assert empty.back(lookup(keys, values, empty.ordered)).to_list() == []

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from permis.adapters.db.repositories import from_us
+from permis.adapters.db.instants import from_us
 from permis.domain.events import StoredEvent
 from permis.domain.model import Decision
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from permis.adapters.db import outbound
+from permis.adapters.db import instants, outbound
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Database, Row
 from permis.domain.model import ALL
@@ -27,7 +27,7 @@ MAX_PAGE = 1000
 
 
 def _iso(value: int | None) -> str | None:
-    return None if value is None else repo.from_us(int(value)).isoformat()
+    return None if value is None else instants.from_us(int(value)).isoformat()
 
 
 def _seconds(value: Any) -> float | None:
@@ -91,7 +91,7 @@ class Deliveries:
         """The processor's feed after ``after``; everything up to ``after`` is acknowledged."""
         cursor = parse_cursor(after)
         limit = max(1, min(limit, MAX_PAGE))
-        now = repo.to_us(self.clock())
+        now = instants.to_us(self.clock())
         with self.db.transaction(write=True) as cur:
             _, pid = self._processor(cur, principal, processor)
             acked = outbound.ack_through(cur, pid, Form.FEED.value, cursor, now) if cursor else 0
@@ -99,7 +99,7 @@ class Deliveries:
             outbound.mark_delivered(cur, [int(r[0]) for r in rows], now)
         changes = [change_dict(r) for r in rows]
         for change in changes:
-            change["delivered_at"] = change["delivered_at"] or repo.from_us(now).isoformat()
+            change["delivered_at"] = change["delivered_at"] or instants.from_us(now).isoformat()
         last = changes[-1]["cursor"] if changes else str(cursor)
         return Page(changes, last, acked)
 
@@ -108,7 +108,7 @@ class Deliveries:
     ) -> dict[str, Any]:
         """Record that the processor applied the opt-out (the first acknowledgement counts).
         ``processor`` given: only that processor's deliveries (others are not found)."""
-        now = repo.to_us(self.clock())
+        now = instants.to_us(self.clock())
         with self.db.transaction(write=True) as cur:
             owner = repo.find_principal(cur, principal)
             row = outbound.find_delivery(cur, owner.id, uid)
@@ -120,7 +120,7 @@ class Deliveries:
         return {**change_dict(row), "processor": row[13]}
 
     def lag(self, principal: str | None) -> list[dict[str, Any]]:
-        now = repo.to_us(self.clock())
+        now = instants.to_us(self.clock())
         with self.db.transaction() as cur:
             owner = repo.find_principal(cur, principal)
             rows = outbound.lag_rows(cur, owner.id, now - self.overdue_seconds * US)
@@ -143,7 +143,7 @@ class Deliveries:
         ]
 
     def overdue(self, principal: str | None, limit: int = 1000) -> list[dict[str, Any]]:
-        now = repo.to_us(self.clock())
+        now = instants.to_us(self.clock())
         with self.db.transaction() as cur:
             owner = repo.find_principal(cur, principal)
             rows = outbound.overdue_rows(cur, owner.id, now - self.overdue_seconds * US, limit)

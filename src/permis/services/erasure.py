@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from permis.adapters.db import instants
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Cursor, Database
 from permis.domain.contact import contact_hash, parse_contact
@@ -76,7 +77,7 @@ def erase(
     with db.transaction(write=True) as cur:
         owner, hashed = locate(cur, principal, contact)
         repo.lock_chain(cur, owner.id)
-        now = repo.to_us(clock())
+        now = instants.to_us(clock())
         return erase_hash(cur, owner.id, hashed, now, reason.strip(), actor, keep=())
 
 
@@ -160,8 +161,8 @@ def access(db: Database, *, principal: str | None, contact: str) -> dict[str, An
             "country": point[2],
             "region": point[3],
             "time_zones": point[4].split(",") if point[4] else [],
-            "first_seen": repo.from_us(int(point[5])).isoformat(),
-            "last_event": repo.from_us(int(point[6])).isoformat(),
+            "first_seen": instants.from_us(int(point[5])).isoformat(),
+            "last_event": instants.from_us(int(point[6])).isoformat(),
             "contact_hash": hashed,
         },
         "events": [event_json(e) for e in events],
@@ -185,7 +186,7 @@ def projection_rows(cur: Cursor, principal_id: int, hashed: str) -> dict[str, li
         )
         out[table] = [
             {
-                n: (repo.from_us(int(v)).isoformat() if n in _TIMES and v is not None else v)
+                n: (instants.from_us(int(v)).isoformat() if n in _TIMES and v is not None else v)
                 for n, v in zip(names, row, strict=True)
             }
             for row in rows
@@ -203,8 +204,8 @@ def event_json(event: StoredEvent) -> dict[str, Any]:
         "id": event.id,
         "seq": event.seq,
         "type": event.type,
-        "occurred_at": repo.from_us(event.occurred_at).isoformat(),
-        "recorded_at": repo.from_us(event.recorded_at).isoformat(),
+        "occurred_at": instants.from_us(event.occurred_at).isoformat(),
+        "recorded_at": instants.from_us(event.recorded_at).isoformat(),
         "data": event.data,
         "personal": personal,
         "erased": event.personal is None and event.personal_digest is not None,

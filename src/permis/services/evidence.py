@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from permis.adapters.db import instants
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Cursor, Database
 from permis.domain.contact import ContactKind, parse_contact
@@ -242,4 +243,4 @@ def propagation_rows(
 
 
 def _at(value: Any) -> str | None:
-    return None if value is None else repo.from_us(int(value)).isoformat()
+    return None if value is None else instants.from_us(int(value)).isoformat()

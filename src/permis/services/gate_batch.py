@@ -115,7 +115,7 @@ def _parsed(cur: Cursor, where: str, texts: Sequence[str]) -> tuple[_Parsed, lis
     import polars as pl
 
     from permis.services.scrub import normalise_contacts
-    from permis.services.scrub_state import phone_numbers
+    from permis.services.sorted_columns import phone_numbers
 
     distinct, inv = _distinct(texts)
     frame = normalise_contacts(distinct)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from permis.adapters.db import instants
 from permis.adapters.db import intake as store
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Database
@@ -279,7 +280,7 @@ class Intake:
                 actor=actor,
                 idempotency_key=key,
             )
-        now = repo.to_us(self.clock())
+        now = instants.to_us(self.clock())
         with self.db.transaction(write=True) as cur:
             owner = repo.find_principal(cur, principal)
             value = point.value if point is not None else "unparsed:" + sender.strip()

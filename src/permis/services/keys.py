@@ -17,6 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from permis.adapters.db import instants
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Database
 from permis.domain.events import EventType, NewEvent
@@ -91,7 +92,7 @@ class Keys:
         if role is not Role.PROCESSOR and processor:
             raise UsageError("--processor is only for keys of role processor")
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32).replace("_", "-")
-        now = repo.to_us(self.clock())
+        now = instants.to_us(self.clock())
         with self.db.transaction(write=True) as cur:
             owner = repo.find_principal(cur, principal)
             if processor and not repo.processor_fact(cur, owner.id, processor).known:
@@ -137,7 +138,7 @@ class Keys:
         return KeyInfo(key_id, principal_id, name, Role(role), processor, label)
 
     def revoke(self, key_id: str, principal: str | None = None) -> None:
-        now = repo.to_us(self.clock())
+        now = instants.to_us(self.clock())
         with self.db.transaction(write=True) as cur:
             owner = repo.find_principal(cur, principal)
             rows = cur.execute(
@@ -164,8 +165,8 @@ class Keys:
                 "role": r,
                 "processor": x,
                 "label": lbl,
-                "created_at": repo.from_us(c).isoformat(),
-                "revoked_at": None if v is None else repo.from_us(v).isoformat(),
+                "created_at": instants.from_us(c).isoformat(),
+                "revoked_at": None if v is None else instants.from_us(v).isoformat(),
             }
             for k, r, x, lbl, c, v in rows
         ]

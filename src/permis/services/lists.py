@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from permis.adapters.db import instants
 from permis.adapters.db import repositories as repo
+from permis.adapters.db import snapshots as snapshot_repo
 from permis.adapters.db.database import Database
 from permis.errors import UsageError
 
@@ -136,10 +138,15 @@ def import_list(
     unique = every.unique().sort()
     valid_until = as_of + timedelta(days=days)
     with db.transaction(write=True) as cur:
-        snapshot_id = repo.add_snapshot(
-            cur, name, repo.to_us(as_of), repo.to_us(valid_until), len(unique), repo.to_us(now)
+        snapshot_id = snapshot_repo.add_snapshot(
+            cur,
+            name,
+            instants.to_us(as_of),
+            instants.to_us(valid_until),
+            len(unique),
+            instants.to_us(now),
         )
-        repo.add_snapshot_blocks(cur, snapshot_id, pack_series(unique))
+        snapshot_repo.add_snapshot_blocks(cur, snapshot_id, pack_series(unique))
     return ImportResult(
         name,
         snapshot_id,
@@ -166,13 +173,13 @@ def export_numbers(db: Database, principal: str | None, path: Path) -> int:
 
 def snapshots(db: Database) -> list[dict[str, Any]]:
     with db.transaction() as cur:
-        rows = repo.list_snapshots(cur)
+        rows = snapshot_repo.list_snapshots(cur)
     return [
         {
             "id": r[0],
             "list": r[1],
-            "as_of": repo.from_us(r[2]).isoformat(),
-            "valid_until": repo.from_us(r[3]).isoformat(),
+            "as_of": instants.from_us(r[2]).isoformat(),
+            "valid_until": instants.from_us(r[3]).isoformat(),
             "numbers": r[4],
         }
         for r in rows

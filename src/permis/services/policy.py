@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
+from permis.adapters.db import instants
 from permis.adapters.db import pressure_store as store
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Cursor, Database
@@ -371,7 +372,7 @@ def show_policy(db: Database, principal: str | None) -> PolicyInForce:
         stored.version,
         stored.event_id,
         stored.sha256,
-        repo.from_us(stored.set_at),
+        instants.from_us(stored.set_at),
         stored.body,
         created=False,
     )
@@ -397,11 +398,11 @@ def set_policy(
                     f"{name}: version {version!r} is already in force with other content: "
                     "give the new policy its own version"
                 )
-            at = repo.from_us(current.set_at)
+            at = instants.from_us(current.set_at)
             return PolicyInForce(
                 parsed.policy, version, current.event_id, current.sha256, at, text, False
             )
-        now_us = repo.to_us(now)
+        now_us = instants.to_us(now)
         data = {
             "version": version,
             "sha256": parsed.sha256,

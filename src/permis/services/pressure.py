@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from permis.adapters.db import instants
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Database
 from permis.domain.calendar import local_time
@@ -162,7 +163,7 @@ def _counts(
     """One pass over the attempts: per contact, how many count at ``at`` under each span
     (``b_<scope>_<period>`` for budgets on ``channel`` or ``all``, ``c_<i>`` for the policy
     caps, ``legal`` for the law's cap)."""
-    at_us = repo.to_us(at)
+    at_us = instants.to_us(at)
     bits = {c.value: 1 << i for i, c in enumerate(Channel)}
     spans = [period_shift(p) for p in Period] + [cap_shift(c) for c in caps]
     lowest = min(sf.threshold(at, shift) for shift in [*spans, days_shift(LEGAL_CAP[1])])
@@ -230,7 +231,7 @@ def _budget_left(
 ) -> pl.LazyFrame:
     """Per contact: the least ``left`` over the budgets in force on ``channel`` (or ``all``);
     the latest one per scope wins, as in ``budget_in_force``."""
-    wanted = (pl.col("set_at") <= repo.to_us(at)) & pl.col("channel").is_in([channel, ALL])
+    wanted = (pl.col("set_at") <= instants.to_us(at)) & pl.col("channel").is_in([channel, ALL])
     in_force = (
         budgets.filter(wanted)
         .with_row_index("order")
@@ -264,7 +265,7 @@ def pressure_summary(
 
     with db.transaction() as cur:
         owner = repo.find_principal(cur, principal)
-    since, until = repo.to_us(at - sf.LOOKBACK), repo.to_us(at)
+    since, until = instants.to_us(at - sf.LOOKBACK), instants.to_us(at)
     window = f"AND at > {int(since)} AND at <= {int(until)}"
     attempts = _frame(db, "attempts", owner.id, window).rename({"contact_hash": "contact"})
     budgets = _frame(db, "budgets", owner.id).rename({"contact_hash": "contact"})

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from permis.adapters.db import outbound
+from permis.adapters.db import instants, outbound
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Database, Row
 from permis.adapters.stream import valid_subject
@@ -120,7 +120,9 @@ class ProcessorView:
             "stream": self.stream,
             "feed": Form.FEED in self.forms,
             "files": self.files,
-            "webhook_disabled_at": None if disabled is None else repo.from_us(disabled).isoformat(),
+            "webhook_disabled_at": None
+            if disabled is None
+            else instants.from_us(disabled).isoformat(),
             "disabled_reason": self.disabled_reason,
         }
 
@@ -198,7 +200,7 @@ class Processors:
             "feed": feed,
             "files": files,
         }
-        now = repo.to_us(self.clock())
+        now = instants.to_us(self.clock())
         with self.db.transaction(write=True) as cur:
             owner = repo.find_principal(cur, principal)
             pid = repo.add_processor(cur, owner.id, name, scope, now)

@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from permis.adapters.db import outbound
-from permis.adapters.db import repositories as repo
+from permis.adapters.db import instants, outbound
 from permis.adapters.db.database import Cursor, Database
 from permis.adapters.webhooks import SendResult
 from permis.config import Settings
@@ -84,8 +83,8 @@ def message(uid: str, payload: dict[str, Any], now: datetime) -> bytes:
             "purpose": data.get("purpose", ALL),
             "source": data.get("source"),
             "processor": data.get("processor"),
-            "occurred_at": repo.from_us(payload["occurred_at"]).isoformat(),
-            "recorded_at": repo.from_us(payload["recorded_at"]).isoformat(),
+            "occurred_at": instants.from_us(payload["occurred_at"]).isoformat(),
+            "recorded_at": instants.from_us(payload["recorded_at"]).isoformat(),
         },
     }
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
@@ -130,7 +129,7 @@ def fan_out(db: Database, clock: Clock, limit: int = 2000) -> Report:
         rows = outbound.pending_outbox(cur, limit)
         if not rows:
             return report
-        now = repo.to_us(clock())
+        now = instants.to_us(clock())
         processors = outbound.active_processors(cur, sorted({int(r[1]) for r in rows}))
         new = []
         for oid, principal_id, _, contact, created, kind, data in rows:
@@ -208,7 +207,7 @@ class Dispatcher:
         flight, counting the ``held`` ones (a slow receiver holds its own deliveries, not the
         others')."""
         lease = self.settings.delivery_lease_seconds * US
-        now = repo.to_us(self.clock())
+        now = instants.to_us(self.clock())
         with self.db.transaction() as cur:  # idle polls take no write lock
             if not outbound.has_due(cur, now):
                 return []
@@ -241,7 +240,7 @@ class Dispatcher:
     def settle(self, jobs: list[outbound.Job], results: list[SendResult]) -> Report:
         report = Report()
         now = self.clock()
-        now_us = repo.to_us(now)
+        now_us = instants.to_us(now)
         cap = float(self.settings.delivery_max_backoff_seconds)
         with self.db.transaction(write=True) as cur:
             done = [j.id for j, r in zip(jobs, results, strict=True) if r.ok]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from permis.adapters.db import instants
 from permis.adapters.db import pressure_store as store
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Database
@@ -110,7 +111,7 @@ def _ensure_key(db: Database, principal: str | None, secret: str, now: datetime)
         key = OKPKey.generate_key("Ed25519")
         kid = key.thumbprint()
         public = key.as_dict(private=False)
-        now_us = repo.to_us(now)
+        now_us = instants.to_us(now)
         event = NewEvent(EventType.RECEIPT_KEY_CREATED, now_us, {"kid": kid, "public": public})
         repo.append_event(cur, owner.id, event, now_us)
         stored = store.StoredKey(
@@ -235,7 +236,7 @@ def kantara_payload(
                 "seq": event.seq,
                 "type": event.type,
                 "hash": event.hash,
-                "occurred_at": repo.from_us(event.occurred_at).isoformat(),
+                "occurred_at": instants.from_us(event.occurred_at).isoformat(),
             },
         },
     }
@@ -268,7 +269,7 @@ def contact_receipts(db: Database, principal: str | None, contact_hash: str) -> 
             e.id,
             RECEIPT_EVENTS[e.type],
             str(e.data.get("channel", "all")),
-            repo.from_us(e.occurred_at),
+            instants.from_us(e.occurred_at),
             e.data,
         )
         for e in reversed(events)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from permis.adapters.db import instants
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Cursor, Database
 from permis.domain.contact import ContactPoint, contact_hash, parse_contact
@@ -39,8 +40,8 @@ class Recorded:
                 "seq": event.seq,
                 "type": event.type,
                 "contact_hash": event.contact_hash,
-                "occurred_at": repo.from_us(event.occurred_at).isoformat(),
-                "recorded_at": repo.from_us(event.recorded_at).isoformat(),
+                "occurred_at": instants.from_us(event.occurred_at).isoformat(),
+                "recorded_at": instants.from_us(event.recorded_at).isoformat(),
                 "data": event.data,
                 "actor": event.actor,
                 "idempotency_key": event.idempotency_key,
@@ -71,7 +72,7 @@ class Register:
             existing = [p for p in repo.list_principals(cur) if p.name == name]
             if existing:
                 return existing[0]
-            now = repo.to_us(self.clock())
+            now = instants.to_us(self.clock())
             principal = repo.create_principal(cur, name, sector.value, now)
             event = NewEvent(
                 EventType.PRINCIPAL_CREATED, now, {"name": name, "sector": sector.value}
@@ -83,7 +84,7 @@ class Register:
         scope = ",".join(sorted(set(channels))) if channels else ALL
         with self.db.transaction(write=True) as cur:
             owner = repo.find_principal(cur, principal)
-            now = repo.to_us(self.clock())
+            now = instants.to_us(self.clock())
             repo.add_processor(cur, owner.id, name, scope, now)
             event = NewEvent(EventType.PROCESSOR_ADDED, now, {"name": name, "channels": scope})
             return Recorded(repo.append_event(cur, owner.id, event, now), True)
@@ -128,8 +129,8 @@ class Register:
         values = {
             "channel": channel.value,
             "purpose": purpose,
-            "given_at": repo.to_us(when),
-            "expires_at": repo.opt_us(expires),
+            "given_at": instants.to_us(when),
+            "expires_at": instants.opt_us(expires),
             "source": source.value,
         }
         extra = {"proof": proof} if proof is not None else {}
@@ -170,7 +171,7 @@ class Register:
                 {
                     "channel": channel,
                     "purpose": purpose,
-                    "at": repo.to_us(when),
+                    "at": instants.to_us(when),
                     "source": source.value,
                 },
             )
@@ -198,7 +199,7 @@ class Register:
         idempotency_key: str | None = None,
     ) -> Recorded:
         when = at or self.clock()
-        values = {"at": repo.to_us(when), "processor": processor}
+        values = {"at": instants.to_us(when), "processor": processor}
         return self._record(
             principal,
             contact,
@@ -229,7 +230,7 @@ class Register:
             "end": end.isoformat() if end else None,
             "object": subject,
         }
-        values = {"start_at": repo.to_us(start), "end_at": repo.opt_us(end)}
+        values = {"start_at": instants.to_us(start), "end_at": instants.opt_us(end)}
         return self._record(
             principal,
             contact,
@@ -265,7 +266,7 @@ class Register:
             data["campaign"] = campaign
 
         def apply(cur: Cursor, s: _Subject, e: StoredEvent) -> None:
-            at_us = repo.to_us(when)
+            at_us = instants.to_us(when)
             from permis.services.violations import flag_attempt
 
             grace, now = self.grace_seconds * 1_000_000, e.recorded_at
@@ -328,7 +329,7 @@ class Register:
             "channel": channel,
             "max_count": maximum,
             "period": per.value,
-            "set_at": repo.to_us(when),
+            "set_at": instants.to_us(when),
         }
         return self._record(
             principal,
@@ -357,7 +358,7 @@ class Register:
         """``ConsentWithdrawn``: the matching consents stop counting from ``at`` (GDPR 7(3))."""
         when = at or self.clock()
         data = {"channel": channel, "purpose": purpose, "source": source.value}
-        at_us = repo.to_us(when)
+        at_us = instants.to_us(when)
 
         def apply(cur: Cursor, s: _Subject, e: StoredEvent) -> None:
             repo.withdraw_consents(cur, s.principal.id, s.hash, channel, purpose, at_us)
@@ -390,7 +391,7 @@ class Register:
         objection to every channel, or one given to an agent, stays. Never a consent."""
         when = at or self.clock()
         data = {"channel": channel.value, "source": source.value}
-        at_us = repo.to_us(when)
+        at_us = instants.to_us(when)
 
         def apply(cur: Cursor, s: _Subject, e: StoredEvent) -> None:
             repo.lift_objections(cur, s.principal.id, s.hash, channel.value, source.value, at_us)
@@ -430,10 +431,10 @@ class Register:
                 if first is not None:
                     return Recorded(first, False)
             subject = _Subject(owner, point, contact_hash(point.value, owner.hash_key))
-            now = repo.to_us(self.clock())
+            now = instants.to_us(self.clock())
             event = NewEvent(
                 event_type,
-                repo.to_us(when),
+                instants.to_us(when),
                 data,
                 subject.hash,
                 {"salt": secrets.token_hex(16), "contact": point.value, **personal},

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +25,6 @@ if TYPE_CHECKING:
 
 MODEL_FORMAT = "permis-relevance-1"
 SMALL = 5_000
-THREADS = int(os.environ.get("PERMIS_MODEL_THREADS", "1"))
-"""OpenMP threads for larger fits (1 by default: on a shared machine spinning threads waste
-more than they bring; measured: the rolling protocol took 20 min with 2 threads under load)."""
 MAX_CATEGORIES = 250
 """Categories kept per column (the most frequent); rarer values count as missing."""
 
@@ -78,10 +74,13 @@ class RelevanceModel:
 
 def threads(rows: int) -> Any:
     """One OpenMP thread for small tables: spinning threads cost more than they bring there,
-    and on a loaded machine they made a 200-row fit take seconds."""
+    and on a loaded machine they made a 200-row fit take seconds. Larger tables: the
+    ``model_threads`` setting (``PERMIS_MODEL_THREADS``), read when the work starts."""
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=1 if rows < SMALL else THREADS)
+    from permis.config import Settings
+
+    return threadpool_limits(limits=1 if rows < SMALL else Settings.from_env().model_threads)
 
 
 def learn_categories(table: pl.DataFrame, spec: FeatureSpec) -> dict[str, list[str]]:

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from permis.adapters.db import instants
 from permis.adapters.db import repositories as repo
+from permis.adapters.db import snapshots as snapshot_repo
 from permis.adapters.db.database import Cursor, Database
 
 DAY_US = 86_400_000_000
@@ -46,7 +48,7 @@ class Table:
 
 
 def _day(value: int) -> str:
-    return repo.from_us(value * DAY_US).date().isoformat()
+    return instants.from_us(value * DAY_US).date().isoformat()
 
 
 def objections_by_source(cur: Cursor, principal_id: int, start: int, end: int) -> Table:
@@ -114,7 +116,7 @@ def consents_expiring(
 def list_freshness(cur: Cursor, end: int) -> Table:
     """The latest snapshot of each opposition list and whether it is still valid at ``end``."""
     latest: dict[str, tuple[Any, ...]] = {}
-    for sid, name, as_of, valid_until, entries in repo.list_snapshots(cur):
+    for sid, name, as_of, valid_until, entries in snapshot_repo.list_snapshots(cur):
         if int(as_of) <= end:
             latest[str(name)] = (sid, int(as_of), int(valid_until), int(entries))
     rows = []
@@ -211,7 +213,7 @@ def compliance_figures(
     overdue_seconds: int = 3600,
 ) -> ComplianceFigures:
     """Every figure of the compliance report, in one read transaction."""
-    s, e = repo.to_us(start), repo.to_us(end)
+    s, e = instants.to_us(start), instants.to_us(end)
     overdue_us = overdue_seconds * 1_000_000
     with db.transaction() as cur:
         owner = repo.find_principal(cur, principal)

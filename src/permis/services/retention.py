@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from permis.adapters.db import instants
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Cursor, Database
 from permis.config import Settings
@@ -44,12 +45,12 @@ def add_years(at_us: int, years: int) -> int:
     """``at_us`` plus whole calendar years (29 February → 28 February)."""
     if at_us >= OPEN:
         return OPEN
-    when = repo.from_us(at_us)
+    when = instants.from_us(at_us)
     try:
         moved = when.replace(year=when.year + years)
     except ValueError:
         moved = when.replace(year=when.year + years, day=28)
-    return repo.to_us(moved)
+    return instants.to_us(moved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +70,8 @@ class Item:
             "principal": self.principal,
             "contact_hash": self.contact_hash,
             "action": self.action,
-            "anchor": repo.from_us(self.anchor).isoformat(),
-            "due": repo.from_us(self.due).isoformat(),
+            "anchor": instants.from_us(self.anchor).isoformat(),
+            "due": instants.from_us(self.due).isoformat(),
             "personal_parts": self.personal_parts,
             "consent_proofs_kept": self.consent_proofs_kept,
         }
@@ -117,7 +118,7 @@ def run_retention(
             "reviewed": settings.retention_reviewed,
         },
     )
-    at_us = repo.to_us(when)
+    at_us = instants.to_us(when)
     with db.transaction() as cur:
         principals = repo.list_principals(cur)
     for principal in principals:
@@ -134,8 +135,8 @@ def run_retention(
             for item, keep in items:
                 result.items.append(item)
                 if not dry_run:
-                    now = repo.to_us(clock())
-                    due = repo.from_us(item.due).date().isoformat()
+                    now = instants.to_us(clock())
+                    due = instants.from_us(item.due).date().isoformat()
                     reason = f"retention: {item.action.replace('_', ' ')} due {due}"
                     scope = (
                         "consent_proofs"

@@ -51,7 +51,8 @@ from permis.domain.rules.registry import Rulebook, as_rulebook
 from permis.services.normalise import normalise_phones
 from permis.services.pipeline import Background, Prefetch
 from permis.services.policy import policy_in_force
-from permis.services.scrub_state import Probe, RegisterState, load_state, phone_numbers
+from permis.services.scrub_state import RegisterState, load_state
+from permis.services.sorted_columns import Probe, phone_numbers
 from permis.services.stages import report, stage
 
 INVALID = ReasonCode.INVALID_CONTACT.value

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from permis.adapters.db import repositories as repo
+from permis.adapters.db import instants
 from permis.domain.model import Period
 from permis.domain.pressure import Policy, Shift, days_shift, period_shift
 from permis.domain.rules.fr import LEGAL_CAP_DAYS
@@ -53,10 +53,10 @@ _FAR = 10**15  # microseconds, ~31 years: the outer edges of the first and last 
 def threshold(at: datetime, shift: Shift) -> int:
     """The first microsecond ``t`` (UTC) with ``at < shift(t)``: an attempt counts at ``at``
     from there on (``shift`` is non-decreasing, so a binary search finds it)."""
-    low, high = repo.to_us(at - LOOKBACK), repo.to_us(at) + 1
+    low, high = instants.to_us(at - LOOKBACK), instants.to_us(at) + 1
     while low < high:
         middle = (low + high) // 2
-        if at < shift(repo.from_us(middle)):
+        if at < shift(instants.from_us(middle)):
             high = middle
         else:
             low = middle + 1
@@ -67,13 +67,13 @@ def attempt_boundaries(at: datetime, cap_days: Iterable[int]) -> list[int]:
     """Instants the cap rules compare an attempt's time with: ``at`` and each period's start."""
     shifts: list[Shift] = [period_shift(p) for p in Period]
     shifts += [days_shift(days) for days in cap_days]
-    at_us = repo.to_us(at)
+    at_us = instants.to_us(at)
     return [at_us + 1] + [threshold(at, shift) for shift in shifts]
 
 
 def consent_boundaries(at: datetime, max_ages: Iterable[timedelta]) -> list[int]:
-    at_us = repo.to_us(at)
-    return [at_us, at_us + 1] + [repo.to_us(at - age) for age in max_ages]
+    at_us = instants.to_us(at)
+    return [at_us, at_us + 1] + [instants.to_us(at - age) for age in max_ages]
 
 
 def represent(times: pl.Series, bounds: Iterable[int]) -> pl.Series:

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from permis.adapters.db import outbound
+from permis.adapters.db import instants, outbound
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Database
 from permis.domain.model import ALL
@@ -40,7 +40,7 @@ def export(
     out: Path,
     kind: str | None = None,
 ) -> dict[str, Any]:
-    now = repo.to_us(clock())
+    now = instants.to_us(clock())
     with db.transaction(write=True) as cur:
         owner = repo.find_principal(cur, principal)
         rows = outbound.processor_rows(cur, owner.id, processor)
@@ -65,7 +65,7 @@ def export(
         "rows": written,
         "erased_not_written": erased,
         "deliveries_marked_delivered": marked,
-        "as_of": repo.from_us(now).isoformat(),
+        "as_of": instants.from_us(now).isoformat(),
     }
     if chosen is FileKind.HASHES:
         result["hash"] = "hex HMAC-SHA256 of the E.164 number or lower-case e-mail, under hash_key"
@@ -88,7 +88,7 @@ def _write(out: Path, kind: FileKind, key: bytes, rows: list[Any], scope: str) -
                     erased += 1
                     continue
                 shown = value if kind is FileKind.CSV else _mac(key, value)
-                writer.writerow([shown, channel, purpose, repo.from_us(since).isoformat()])
+                writer.writerow([shown, channel, purpose, instants.from_us(since).isoformat()])
                 written += 1
         tmp.replace(out)
     except OSError as exc:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from permis.adapters.db import instants
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Cursor, Database
 
@@ -101,9 +102,9 @@ def list_violations(
             "id": int(r[0]),
             "processor": r[1],
             "channel": r[2],
-            "objection_recorded_at": repo.from_us(r[3]).isoformat(),
-            "delivered_at": None if r[4] is None else repo.from_us(r[4]).isoformat(),
-            "attempt_at": repo.from_us(r[5]).isoformat(),
+            "objection_recorded_at": instants.from_us(r[3]).isoformat(),
+            "delivered_at": None if r[4] is None else instants.from_us(r[4]).isoformat(),
+            "attempt_at": instants.from_us(r[5]).isoformat(),
             "delay_seconds": round(int(r[6]) / US, 3),
             "delay": _human(int(r[6])),
             "attempt_event_id": int(r[7]),

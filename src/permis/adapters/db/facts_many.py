@@ -23,8 +23,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from permis.adapters.db.database import Cursor
+from permis.adapters.db.instants import from_us
 from permis.adapters.db.numbers import series_from_blocks
-from permis.adapters.db.repositories import from_us, list_snapshots, snapshot_blocks
+from permis.adapters.db.snapshots import list_snapshots, snapshot_blocks
 from permis.domain.model import (
     AttemptFact,
     BudgetFact,

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from permis.adapters.db.database import Cursor, Row
-from permis.adapters.db.numbers import Block, block_holds, to_int
+from permis.adapters.db.instants import from_us, opt_dt
+from permis.adapters.db.snapshots import load_snapshots
 from permis.domain.events import (
     GENESIS,
     NewEvent,
@@ -36,27 +36,6 @@ from permis.domain.model import (
     SnapshotFact,
 )
 from permis.errors import AmbiguousPrincipal, RegisterNotInitialised, UnknownPrincipal
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def to_us(at: datetime) -> int:
-    """Aware datetime → integer microseconds since the epoch (exact, no float rounding)."""
-    delta = at - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_us(value: int) -> datetime:
-    return EPOCH + timedelta(microseconds=value)
-
-
-def opt_us(at: datetime | None) -> int | None:
-    return None if at is None else to_us(at)
-
-
-def opt_dt(value: int | None) -> datetime | None:
-    return None if value is None else from_us(value)
-
 
 # ---------------------------------------------------------------------------------------------
 # principals
@@ -450,71 +429,6 @@ def load_facts(
     fact = processor_fact(cur, principal_id, processor) if processor is not None else None
     consents, objections, refusals, contracts, attempts, budgets = (tuple(f) for f in found)
     return Facts(consents, objections, refusals, contracts, attempts, budgets, lists, fact)
-
-
-_SNAPSHOTS_SQL = (
-    "SELECT s.list_name, s.as_of, s.valid_until, (SELECT b.numbers FROM opposition_blocks b "
-    "WHERE b.snapshot_id = s.id AND b.first_number <= :n ORDER BY b.first_number DESC LIMIT 1) "
-    "FROM opposition_snapshots s ORDER BY s.as_of, s.id"
-)
-"""Each snapshot with the last block starting at or before the number: the only one that may
-hold it (blocks are disjoint ranges; ``block_holds`` bisects it). One index seek per snapshot,
-where ``first_number <= n AND last_number >= n`` would scan every block before the number."""
-
-
-def load_snapshots(cur: Cursor, number: str) -> tuple[SnapshotFact, ...]:
-    """Every snapshot, ordered by ``(as_of, id)``, and whether it lists ``number`` (one
-    statement)."""
-    value = to_int(number)
-    return tuple(
-        SnapshotFact(
-            name,
-            from_us(as_of),
-            from_us(valid_until),
-            value is not None and block is not None and block_holds(block, value),
-        )
-        for name, as_of, valid_until, block in cur.execute(_SNAPSHOTS_SQL, {"n": value})
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# opposition lists
-# ---------------------------------------------------------------------------------------------
-
-
-def add_snapshot(
-    cur: Cursor, name: str, as_of: int, valid_until: int, entries: int, now_us: int
-) -> int:
-    rows = cur.execute(
-        "INSERT INTO opposition_snapshots (list_name, as_of, valid_until, entries, imported_at) "
-        "VALUES (:n, :a, :v, :e, :t) RETURNING id",
-        {"n": name, "a": as_of, "v": valid_until, "e": entries, "t": now_us},
-    )
-    return int(rows[0][0])
-
-
-def add_snapshot_blocks(cur: Cursor, snapshot_id: int, blocks: Iterable[Block]) -> None:
-    """Bulk insert of a snapshot's packed numbers (COPY on PostgreSQL)."""
-    cur.copy_rows(
-        "opposition_blocks",
-        ("snapshot_id", "first_number", "last_number", "count", "numbers"),
-        ((snapshot_id, first, last, count, data) for first, last, count, data in blocks),
-    )
-
-
-def snapshot_blocks(cur: Cursor, snapshot_id: int) -> list[bytes]:
-    rows = cur.execute(
-        "SELECT numbers FROM opposition_blocks WHERE snapshot_id = :s ORDER BY first_number",
-        {"s": snapshot_id},
-    )
-    return [bytes(r[0]) for r in rows]
-
-
-def list_snapshots(cur: Cursor) -> list[Row]:
-    return cur.execute(
-        "SELECT id, list_name, as_of, valid_until, entries FROM opposition_snapshots "
-        "ORDER BY list_name, as_of, id"
-    )
 
 
 def phone_values(cur: Cursor, principal_id: int) -> list[str]:

@@ -29,8 +29,8 @@ from collections.abc import Hashable
 from typing import Any
 
 from permis.adapters.db.database import Cursor, Database
+from permis.adapters.db.instants import from_us
 from permis.adapters.db.numbers import block_holds, to_int
-from permis.adapters.db.repositories import from_us
 from permis.domain.model import SnapshotFact
 
 MAX_BLOCKS = 1024
