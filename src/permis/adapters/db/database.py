@@ -29,6 +29,8 @@ from permis.errors import (
 
 HEAD_REVISION = "0006"
 """The schema revision this code expects (a test checks it is Alembic's head)."""
+MMAP_BYTES = 64 * 1024**3
+"""How much of a SQLite file a bulk read maps into memory (address space, not memory used)."""
 
 Params = dict[str, Any]
 Row = tuple[Any, ...]
@@ -205,6 +207,11 @@ class Database:
                 # as the sqlite3 connections do: wait for a lock instead of failing (reads run
                 # side by side in the scrub, and opening a WAL file may briefly need one)
                 cur.execute("PRAGMA busy_timeout = 10000")
+                cur.fetchall()
+                # the pages read as mapped memory, not one ``pread`` per 4 KiB page (measured
+                # on the 10 M-row scrub: the register's load 6.1 -> 4.1 s, system time 7 -> 4 s);
+                # a read-only scan of this one statement, on a connection closed right after
+                cur.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
                 cur.fetchall()
                 cur.execute(sql)
                 table = cur.fetch_arrow_table()
