@@ -179,7 +179,7 @@ def _snapshot_numbers(cur: Cursor, where: str, snapshot: Any) -> Any:
 def listed_columns(
     cur: Cursor, where: str, numbers: pl.Series
 ) -> tuple[list[tuple[SnapshotFact, SnapshotFact]], list[pl.Series]]:
-    """Every snapshot, ordered by ``(as_of, id)`` as :func:`repositories.load_snapshots` orders
+    """Every snapshot, ordered by ``(as_of, id)`` as :func:`snapshots.load_snapshots` orders
     them, as a pair of facts (not listed, listed), and for each snapshot whether it lists each
     of ``numbers`` (Int64, null: listed nowhere), as a Boolean series. ``where`` names the
     register (its URL) so that two registers never share a cache entry."""

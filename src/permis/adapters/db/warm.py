@@ -133,7 +133,7 @@ class WarmCache:
                 self._entries.popitem(last=False)
 
     def snapshots(self, cur: Cursor, generation: int, number: str) -> tuple[SnapshotFact, ...]:
-        """``repositories.load_snapshots(cur, number)``, with the snapshots and the blocks
+        """``snapshots.load_snapshots(cur, number)``, with the snapshots and the blocks
         already read in ``generation`` taken from memory (``cur`` reads in ``generation``)."""
         value = to_int(number)
         found = []
