@@ -67,12 +67,21 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty register at the current schema, on the backend under test."""
+    yield from _register(request, tmp_path / "permis.db")
+
+
+@pytest.fixture
+def other_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A second empty register beside ``database_url``'s: another SQLite file, or another
+    schema of the same PostgreSQL database."""
+    yield from _register(request, tmp_path / "other.db")
+
+
+def _register(request: pytest.FixtureRequest, path: Path) -> Iterator[str]:
     if BACKEND == "postgresql":
         yield from _pg_schema(request.getfixturevalue("_pg_template"))
         return
-    template = request.getfixturevalue("_sqlite_template")
-    path = tmp_path / "permis.db"
-    shutil.copy(template, path)
+    shutil.copy(request.getfixturevalue("_sqlite_template"), path)
     yield f"sqlite:///{path}"
 
 

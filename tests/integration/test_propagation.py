@@ -13,13 +13,15 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from permis.adapters.db import outbound
 from permis.adapters.webhooks import WebhookSender
-from permis.bootstrap import App
+from permis.bootstrap import App, build
+from permis.config import Settings
 from permis.domain.model import Channel, Outcome, Source
 from permis.errors import UsageError
 from permis.services.deliveries import Deliveries
 from permis.services.processors import Processors, new_secret
-from permis.services.propagation import Dispatcher
+from permis.services.propagation import Dispatcher, fan_out
 from permis.services.violations import list_violations
 from tests.conftest import FakeClock
 from tests.integration.propagation_helpers import Receivers, contacts, deliver, dispatcher
@@ -171,6 +173,40 @@ def test_a_later_opt_out_waits_for_the_earlier_one_of_the_same_contact(
         ("+33612345678", "call"),
         ("+33612345678", "sms"),
     ]
+
+
+def test_a_fan_out_holding_its_lock_in_another_register_does_not_stop_this_one(
+    app: App, other_database_url: str, clock: FakeClock
+) -> None:
+    """Two registers in one PostgreSQL database (two schemas) each serialise their own
+    fan-out: the lock is the register's, not the database's."""
+    other = build(Settings(database_url=other_database_url), clock)
+    try:
+        Processors(app.db, app.clock).add(None, "tunis", ["call"], feed=True)
+        _object(app, MARTIN, "call")
+        with other.db.transaction(write=True) as cur:
+            assert outbound.lock_fanout(cur, other.db.dialect)  # held until this block ends
+            report = fan_out(app.db, app.clock)
+        assert (report.fanned_out, report.deliveries_created) == (1, 1)
+    finally:
+        other.close()
+
+
+def test_a_second_fan_out_in_the_same_register_waits_for_the_first(
+    app: App, clock: FakeClock
+) -> None:
+    Processors(app.db, app.clock).add(None, "tunis", ["call"], feed=True)
+    _object(app, MARTIN, "call")
+    if app.db.dialect != "postgresql":  # SQLite: the write lock itself serialises
+        return
+    first = build(app.settings, clock)  # another process's connection to the same register
+    try:
+        with first.db.transaction(write=True) as cur:
+            assert outbound.lock_fanout(cur, first.db.dialect)
+            assert fan_out(app.db, app.clock).fanned_out == 0  # the lock is taken: nothing done
+    finally:
+        first.close()
+    assert fan_out(app.db, app.clock).fanned_out == 1
 
 
 def test_a_receiver_down_then_back_gets_everything_once_and_lag_and_overdue_show_it(

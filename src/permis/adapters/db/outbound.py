@@ -15,7 +15,7 @@ from typing import Any
 from permis.adapters.db.database import Cursor, Row
 
 PUSH_FORMS = ("webhook", "stream")
-FANOUT_LOCK = 0x7065726D6973  # "permis": the PostgreSQL advisory lock serialising the fan-out
+FANOUT_LOCK = 0x7065726D  # "perm": with the register's schema, the advisory lock of the fan-out
 
 
 def _in(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
@@ -71,10 +71,15 @@ def disable_webhook(cur: Cursor, processor_id: int, reason: str, now_us: int) ->
 
 def lock_fanout(cur: Cursor, dialect: str) -> bool:
     """One fan-out at a time, so delivery ids follow the outbox order (SQLite: the write lock
-    of the transaction already serialises; PostgreSQL: a transaction-scoped advisory lock)."""
+    of the transaction already serialises; PostgreSQL: a transaction-scoped advisory lock).
+    Advisory locks belong to the whole database: the key pairs :data:`FANOUT_LOCK` with the
+    register's schema, so registers in other schemas of the same database fan out freely."""
     if dialect != "postgresql":
         return True
-    return bool(cur.execute("SELECT pg_try_advisory_xact_lock(:k)", {"k": FANOUT_LOCK})[0][0])
+    rows = cur.execute(
+        "SELECT pg_try_advisory_xact_lock(:k, hashtext(current_schema()))", {"k": FANOUT_LOCK}
+    )
+    return bool(rows[0][0])
 
 
 def has_pending_outbox(cur: Cursor) -> bool:
