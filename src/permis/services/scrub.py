@@ -237,13 +237,21 @@ def open_decider(
     return Decider(state, rules, policy, request, sector)
 
 
-def decide_normalised(decider: Decider, norm: pl.DataFrame) -> pl.Series:
-    """Reason codes ("" when allowed) for normalised rows (``normalise_contacts``): the lists
-    holding each number, its facts' signature (erased contact points found by their keyed
-    hash), then ``decide`` once per distinct signature."""
+def probe_of(norm: pl.DataFrame) -> Probe:
+    """The numbers of normalised rows, sorted once for every look-up of the batch."""
+    return Probe.of(phone_numbers(norm["contact"]))
+
+
+def decide_normalised(
+    decider: Decider, norm: pl.DataFrame, probe: Probe | None = None
+) -> pl.Series:
+    """Reason codes ("" when allowed) for normalised rows (``normalise_contacts``; ``probe``:
+    their ``probe_of``, when already made): the lists holding each number, its facts' signature
+    (erased contact points found by their keyed hash), then ``decide`` once per distinct
+    signature."""
     state = decider.state
     with stage("lists"):
-        probe = Probe.of(phone_numbers(norm["contact"]))
+        probe = probe_of(norm) if probe is None else probe
         listed = state.listed(probe)
     with stage("join facts"):
         sig = state.signature_ids(norm["contact"], probe)
@@ -256,22 +264,26 @@ class _Prepared:
     batch: files.Batch
     column: str  # the contact column
     norm: pl.DataFrame  # its values normalised (``normalise_contacts``)
+    probe: Probe  # their numbers sorted (``probe_of``)
 
 
 def _prepare(batches: Iterator[files.Batch], requested: str | None) -> Iterator[_Prepared]:
-    """The batches read and their contact column normalised: the work that needs no register,
-    done in the reader thread (while the register loads, and then beside the decisions)."""
+    """The batches read, their contact column normalised and its numbers sorted: the work that
+    needs no register, done in the reader thread (while the register loads, and then beside
+    the decisions)."""
     column = ""
     for batch in batches:
         column = column or files.guess_contact_column(batch.table, requested)
         with stage("normalise"):
             norm = normalise_contacts(batch.table[column])
-        yield _Prepared(batch, column, norm)
+            probe = probe_of(norm)
+        yield _Prepared(batch, column, norm, probe)
 
 
-def _decide_batch(decider: Decider, table: pl.DataFrame, norm: pl.DataFrame) -> pl.DataFrame:
+def _decide_batch(decider: Decider, prepared: _Prepared) -> pl.DataFrame:
     """The batch with ``permis_contact`` and ``permis_reasons`` ("" when allowed)."""
-    reasons = decide_normalised(decider, norm)
+    table, norm = prepared.batch.table, prepared.norm
+    reasons = decide_normalised(decider, norm, prepared.probe)
     return table.with_columns(
         norm["contact"].alias("permis_contact"), reasons.alias("permis_reasons")
     )
@@ -358,7 +370,7 @@ def _scrub_batches(
         if prepared is None:
             return
         batch, summary.column = prepared.batch, prepared.column
-        decided = _decide_batch(decider, batch.table, prepared.norm)
+        decided = _decide_batch(decider, prepared)
         with stage("account"):
             _account(summary, decided)
         writes.submit(outputs.write, decided, _broken_rows(summary, batch, decided.schema))
