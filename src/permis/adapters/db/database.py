@@ -209,8 +209,9 @@ class Database:
                 cur.execute("PRAGMA busy_timeout = 10000")
                 cur.fetchall()
                 # the pages read as mapped memory, not one ``pread`` per 4 KiB page (measured
-                # on the 10 M-row scrub: the register's load 6.1 -> 4.1 s, system time 7 -> 4 s);
-                # a read-only scan of this one statement, on a connection closed right after
+                # on the 10 M-row scrub: the register's load 6.1 -> 4.1 s, system time
+                # 4.7-7.7 -> 3-5 s); a read-only scan of this one statement, on a connection
+                # closed right after
                 cur.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
                 cur.fetchall()
                 cur.execute(sql)
