@@ -6,7 +6,7 @@ no Python step per row where Polars or a C-level ``map`` can do it:
 
 1. the distinct contact points are parsed vectorised (``scrub.normalise_contacts``, proven equal
    to ``parse_contact`` by the scrub's tests); opposition lists are looked up in memory, one
-   binary search per number and snapshot (``facts_many.listed_columns``);
+   binary search per number and snapshot (``sorted_columns.holds``);
 2. the register says which of them it knows: when the principal has at most
    :data:`SMALL_REGISTER` contact points, all are read (hash, value, erased bucket) and matched
    by value, as the scrub does (an erased point, whose value is gone, by its bucket then its
@@ -80,7 +80,7 @@ class _Parsed:
     """Each distinct text's contact point (normalised), ``None`` when it is not one."""
     frame: pl.DataFrame
     """Per text: the contact point's attributes (:data:`_ATTRIBUTES`), then one Boolean column
-    per opposition list snapshot (``facts_many.listed_columns``' order): whether it lists it."""
+    per opposition list snapshot (``facts_many.snapshot_columns``' order): whether it lists it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,14 +115,15 @@ def _parsed(cur: Cursor, where: str, texts: Sequence[str]) -> tuple[_Parsed, lis
     import polars as pl
 
     from permis.services.scrub import normalise_contacts
-    from permis.services.sorted_columns import phone_numbers
+    from permis.services.sorted_columns import holds, phone_numbers
 
     distinct, inv = _distinct(texts)
     frame = normalise_contacts(distinct)
     contact = frame["contact"]
     phone = frame["permis_kind"] == ContactKind.PHONE.value
     numbers = pl.select(pl.when(phone).then(phone_numbers(contact))).to_series()
-    snapshots, flags = facts_many.listed_columns(cur, where, numbers)
+    snapshots, held = facts_many.snapshot_columns(cur, where)
+    flags = [holds(entries, numbers) for entries in held]
     frame = frame.select(
         pl.col(_ATTRIBUTES[:3]),
         pl.col("timezones").fill_null(""),

@@ -24,6 +24,13 @@ def search(keys: pl.Series, probe: pl.Series) -> tuple[pl.Series, pl.Series]:
     return at, (keys.gather(at) == probe).fill_null(False)
 
 
+def holds(keys: pl.Series, probe: pl.Series) -> pl.Series:
+    """Whether each ``probe`` is in ``keys`` (sorted, unique, perhaps empty); null: no."""
+    if not len(keys):
+        return pl.zeros(len(probe), pl.Boolean, eager=True)
+    return search(keys, probe)[1]
+
+
 def lookup(keys: pl.Series, values: pl.Series, probe: pl.Series) -> pl.Series:
     """``values`` at each ``probe`` in ``keys`` (sorted, unique), null where it is absent."""
     if not len(keys):

@@ -176,24 +176,14 @@ def _snapshot_numbers(cur: Cursor, where: str, snapshot: Any) -> Any:
     return series
 
 
-def listed_columns(
-    cur: Cursor, where: str, numbers: pl.Series
+def snapshot_columns(
+    cur: Cursor, where: str
 ) -> tuple[list[tuple[SnapshotFact, SnapshotFact]], list[pl.Series]]:
     """Every snapshot, ordered by ``(as_of, id)`` as :func:`snapshots.load_snapshots` orders
-    them, as a pair of facts (not listed, listed), and for each snapshot whether it lists each
-    of ``numbers`` (Int64, null: listed nowhere), as a Boolean series. ``where`` names the
-    register (its URL) so that two registers never share a cache entry."""
-    import polars as pl
-
+    them, as a pair of facts (not listed, listed), and its numbers (sorted, unique Int64).
+    ``where`` names the register (its URL) so that two registers never share a cache entry."""
     snapshots = sorted(list_snapshots(cur), key=lambda s: (s[2], s[0]))
-    flags: list[pl.Series] = []
-    for snapshot in snapshots:
-        held = _snapshot_numbers(cur, where, tuple(snapshot))
-        if len(held) == 0:
-            flags.append(pl.zeros(len(numbers), pl.Boolean, eager=True))
-            continue
-        index = held.search_sorted(numbers.fill_null(0)).clip(0, len(held) - 1)
-        flags.append((held.gather(index) == numbers).fill_null(False))
+    numbers = [_snapshot_numbers(cur, where, tuple(snapshot)) for snapshot in snapshots]
     facts = [
         (
             SnapshotFact(name, from_us(as_of), from_us(until), False),
@@ -201,4 +191,4 @@ def listed_columns(
         )
         for _, name, as_of, until, _ in snapshots
     ]
-    return facts, flags
+    return facts, numbers
