@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, cast
 from permis.adapters.db import facts_many
 from permis.adapters.db import repositories as repo
 from permis.adapters.db.database import Cursor
-from permis.domain.contact import ContactKind, ContactPoint, contact_hash
+from permis.domain.contact import ContactKind, ContactPoint
 from permis.domain.model import CheckRequest, Decision, Facts, ProcessorFact, Sector, SnapshotFact
 from permis.domain.pressure import Policy
 
@@ -228,12 +228,12 @@ def _known(gate: Gate, cur: Cursor, principal: repo.Principal, values: list[str]
         if points is None:
             _large[where] = (time.monotonic(), limit)
     by_value: dict[str, str] = {}
-    erased: dict[int, set[str]] = {}
+    erased: dict[int, dict[str, str]] = {}  # bucket -> {hash: hash}
     for hashed, value, bucket in points or ():
         if value is not None:
             by_value[str(value)] = str(hashed)
         elif bucket is not None:
-            erased.setdefault(int(bucket), set()).add(str(hashed))
+            erased.setdefault(int(bucket), {})[str(hashed)] = str(hashed)
         else:  # erased before buckets existed: only its hash can find it
             points = None
             break
@@ -242,24 +242,16 @@ def _known(gate: Gate, cur: Cursor, principal: repo.Principal, values: list[str]
         known = facts_many.known_hashes(cur, gate.db.dialect, principal.id, list(hashes.values()))
         return {v: h for v, h in hashes.items() if h in known}
     out = {v: by_value[v] for v in by_value.keys() & values}
-    for value, bucket in _in_buckets(values, list(erased)) if erased else ():
-        if (
-            value not in out
-            and (hashed := contact_hash(value, principal.hash_key)) in erased[bucket]
-        ):
-            out[value] = hashed
+    if erased:
+        import polars as pl
+
+        from permis.services.scrub_state import find_erased
+
+        contacts = pl.Series("contact", values, dtype=pl.Utf8)
+        unmatched = ~contacts.is_in(list(out))
+        for row, hashed in find_erased(contacts, unmatched, erased, principal.hash_key):
+            out[values[row]] = hashed
     return out
-
-
-def _in_buckets(values: list[str], buckets: list[int]) -> list[tuple[str, int]]:
-    """The values whose ``erasure.erased_bucket`` is among ``buckets``, with it (vectorised)."""
-    import polars as pl
-
-    from permis.services.scrub_state import erased_buckets
-
-    contacts = pl.Series("contact", values, dtype=pl.Utf8)
-    frame = pl.DataFrame({"contact": contacts, "bucket": erased_buckets(contacts)})
-    return frame.filter(pl.col("bucket").is_in(buckets)).rows()
 
 
 def _hashes(key: bytes, values: list[str]) -> dict[str, str]:

@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -43,6 +44,7 @@ from permis.services.erasure import BUCKETS
 from permis.services.sorted_columns import Probe, lookup, phone_numbers, search
 from permis.services.stages import stage
 
+T = TypeVar("T")
 NO_FACTS = 0
 """The signature id of a contact point without facts (its text is "")."""
 FIELD, FACT = "\x1f", "\x1e"  # separators inside a fact's key and between keys
@@ -75,20 +77,16 @@ class RegisterState:
         return self._erased_ids(contacts, numbers, sig).fill_null(NO_FACTS).alias("sig")
 
     def _erased_ids(self, contacts: pl.Series, numbers: pl.Series, sig: pl.Series) -> pl.Series:
-        """``sig`` with the facts of erased contact points filled in: their value is gone, so
-        the rows whose bucket matches one are key-hashed and looked up by hash."""
+        """``sig`` with the facts of erased contact points filled in (:func:`find_erased`)."""
         if not self.erased:
             return sig
-        buckets = erased_buckets(contacts, numbers)
-        candidates = (sig.is_null() & buckets.is_in(list(self.erased))).arg_true()
-        if candidates.len() == 0:
+        key = self.principal.hash_key
+        found = find_erased(contacts, sig.is_null(), self.erased, key, numbers)
+        if not found:
             return sig
         values = sig.to_list()
-        key = self.principal.hash_key
-        for row in candidates.to_list():
-            found = self.erased[int(buckets[row])].get(contact_hash(str(contacts[row]), key))
-            if found is not None:
-                values[row] = found
+        for row, erased_sig in found:
+            values[row] = erased_sig
         return pl.Series(sig.name, values, dtype=pl.UInt32)
 
     def snapshots_for(self, listed: int) -> tuple[SnapshotFact, ...]:
@@ -463,6 +461,27 @@ def erased_buckets(contacts: pl.Series, numbers: pl.Series | None = None) -> pl.
         .then(numbers % BUCKETS)
         .otherwise(-1 - contacts.str.len_bytes().cast(pl.Int64))
     ).to_series()
+
+
+def find_erased(
+    contacts: pl.Series,
+    unmatched: pl.Series,
+    erased: Mapping[int, Mapping[str, T]],
+    key: bytes,
+    numbers: pl.Series | None = None,
+) -> list[tuple[int, T]]:
+    """The rows among ``unmatched`` (a Boolean per contact) whose contact point was erased,
+    with what ``erased`` (bucket -> {contact hash: value}) gives for it. An erased point's value
+    is gone, so only the rows whose ``erased_buckets`` bucket holds erased points are key-hashed
+    and looked up by hash (the scrub and the batch alike)."""
+    buckets = erased_buckets(contacts, numbers)
+    candidates = (unmatched & buckets.is_in(list(erased))).arg_true()
+    out: list[tuple[int, T]] = []
+    for row in candidates.to_list():
+        found = erased[int(buckets[row])].get(contact_hash(str(contacts[row]), key))
+        if found is not None:
+            out.append((row, found))
+    return out
 
 
 def _erased(points: pl.DataFrame) -> dict[int, dict[str, int]]:
